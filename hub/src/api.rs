@@ -1,1 +1,234 @@
-//! (in progress)
+//! The agent API: one TLS port. Each connection's ClientHello is read first
+//! (`LazyConfigAcceptor`): the enrollment ALPN gets a server-only TLS config and the enrollment
+//! routes; anything else must present a client certificate issued by the hub CA and gets the
+//! report and renewal routes. After the handshake the peer's identity (or why it is refused) is
+//! attached to every request as a [`ConnInfo`] extension; handlers authorize by it only.
+//!
+//! This module owns sockets and connection lifetimes; routing and handlers live in
+//! [`router`], and nothing here reads request bodies.
+
+mod body;
+mod enroll;
+pub mod error;
+mod report;
+pub mod revocation;
+pub mod router;
+pub mod tls;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::LazyConfigAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::admin::Metrics;
+use crate::hub_identity::HubIdentity;
+use crate::ingest::Ingestor;
+use crate::lrm::Lrm;
+use crate::pki::Pki;
+use crate::registry::Registry;
+
+pub use revocation::Revocations;
+pub use tls::TlsConfigs;
+
+/// Time a client gets to complete the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Shortest idle/header timeout of a connection (see [`idle_timeout`]).
+const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The hub's node identity (domain of accepted agents, `hub` in certificate responses).
+    pub identity: HubIdentity,
+    /// The CA, for signing agent CSRs.
+    pub pki: Arc<Pki>,
+    /// Tokens, certificates, revocations.
+    pub registry: Arc<Registry>,
+    /// Report bookkeeping.
+    pub ingestor: Arc<Ingestor>,
+    /// Flavor writer.
+    pub lrm: Arc<Lrm>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Revoked certificate serials, refreshed from the registry.
+    pub revocations: Revocations,
+    /// Heartbeat interval returned to agents.
+    pub heartbeat: Duration,
+    /// Validity of issued agent certificates.
+    pub cert_validity: Duration,
+    /// The two TLS configurations.
+    pub tls: TlsConfigs,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the TLS handshake established about a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Enrollment ALPN, no client certificate.
+    Enroll,
+    /// Mutual TLS: the agent, or why its (CA-verified) certificate is not acceptable.
+    Agent(Result<AgentPeer, &'static str>),
+}
+
+/// An agent identified by its client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentPeer {
+    /// Node name from the URI SAN.
+    pub node: String,
+    /// Certificate serial (lowercase hex), checked against revocations on every request.
+    pub serial_hex: String,
+}
+
+/// Per-connection facts, attached to every request as an extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Client address (logging only: never used for authorization).
+    pub remote: SocketAddr,
+    /// TLS mode and identity.
+    pub mode: Mode,
+}
+
+/// Idle keep-alive connections are closed after this long. hyper's header-read timeout also
+/// runs while a keep-alive connection waits for its next request, so it must comfortably
+/// exceed the heartbeat or agents would reconnect (a full TLS handshake) for every report.
+pub fn idle_timeout(heartbeat: Duration) -> Duration {
+    MIN_IDLE_TIMEOUT.max(heartbeat.saturating_mul(3))
+}
+
+/// Accept agent connections on `listener` until `shutdown`, then let open connections finish
+/// their requests for at most `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+    grace: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout(state.heartbeat));
+    loop {
+        let (tcp, remote) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // Typically EMFILE: back off instead of spinning.
+                    tracing::warn!(%error, "agent API accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Reports are small request/response exchanges: do not let Nagle delay them.
+        let _ = tcp.set_nodelay(true);
+        let span =
+            tracing::info_span!("agent_conn", client = %remote, identity = tracing::field::Empty);
+        let conn = connection(
+            Arc::clone(&state),
+            http.clone(),
+            tcp,
+            remote,
+            graceful.watcher(),
+            shutdown.clone(),
+        );
+        tokio::spawn(conn.instrument(span));
+    }
+    tracing::info!(connections = graceful.count(), "agent API draining");
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("agent connections still open after the grace period; closing them");
+    }
+}
+
+async fn connection(
+    state: Arc<AppState>,
+    http: http1::Builder,
+    tcp: TcpStream,
+    remote: SocketAddr,
+    watcher: Watcher,
+    shutdown: CancellationToken,
+) {
+    let handshake = tokio::select! {
+        () = shutdown.cancelled() => return,
+        result = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&state.tls, tcp)) => result,
+    };
+    let (stream, enroll) = match handshake {
+        Ok(Ok(done)) => done,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            return;
+        }
+    };
+    let mode = if enroll {
+        Mode::Enroll
+    } else {
+        Mode::Agent(tls::check_peer(stream.get_ref().1, &state.identity.domain))
+    };
+    record_identity(&mode);
+    let info = ConnInfo { remote, mode };
+    let service = service_fn(move |mut req| {
+        let state = Arc::clone(&state);
+        req.extensions_mut().insert(info.clone());
+        async move { Ok::<_, Infallible>(router::handle(&state, req).await) }
+    });
+    if let Err(error) = watcher
+        .watch(http.serve_connection(TokioIo::new(stream), service))
+        .await
+    {
+        tracing::debug!(%error, "agent connection ended with an error");
+    }
+}
+
+/// Complete the handshake with the configuration the ClientHello asks for; `true` when it is
+/// an enrollment connection.
+async fn handshake(
+    tls: &TlsConfigs,
+    tcp: TcpStream,
+) -> std::io::Result<(TlsStream<TcpStream>, bool)> {
+    let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+    let enroll = tls::wants_enrollment(&start.client_hello());
+    let config = if enroll {
+        Arc::clone(&tls.enroll)
+    } else {
+        Arc::clone(&tls.agent)
+    };
+    Ok((start.into_stream(config).await?, enroll))
+}
+
+fn record_identity(mode: &Mode) {
+    let span = tracing::Span::current();
+    match mode {
+        Mode::Enroll => span.record("identity", "enrollment"),
+        Mode::Agent(Ok(peer)) => span.record("identity", peer.node.as_str()),
+        Mode::Agent(Err(reason)) => {
+            tracing::info!(reason, "client certificate refused; answering 403");
+            span.record("identity", "refused")
+        }
+    };
+}
+
+#[cfg(test)]
+mod tls_tests;

@@ -1,1 +1,41 @@
-//! (in progress)
+//! The one shutdown path: SIGTERM or SIGINT cancels a [`CancellationToken`] that every task
+//! watches; a second signal exits at once with status 130 (the operator insists).
+
+use std::io;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+/// Time the hub gets to drain connections and flush state after the first signal.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Register the signal handlers now (so a signal arriving early is not lost) and cancel
+/// `token` on the first one. Once shutting down (by a signal or otherwise), a signal exits the
+/// process with status 130. Must be called inside a tokio runtime.
+pub fn install(token: CancellationToken) -> io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => Some("SIGTERM"),
+            _ = int.recv() => Some("SIGINT"),
+            () = token.cancelled() => None,
+        };
+        // Shutting down, whoever started it: from now on a signal aborts.
+        if let Some(name) = name {
+            tracing::info!(
+                signal = name,
+                grace_seconds = GRACE.as_secs(),
+                "shutting down; signal again to abort"
+            );
+            token.cancel();
+        }
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::warn!("second signal: aborting");
+        std::process::exit(130);
+    });
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Pure Flavor building for the LRM: the desired K8Slice spec of an agent node
+//! ([`desired_flavor`]), whether it differs enough from what was written to write again
+//! ([`needs_write`]), and the new object's name and metadata ([`new_flavor`]). No IO.
+
+use std::collections::BTreeMap;
+
+use fluidos_protocol::agent::ResourceSample;
+use fluidos_protocol::flavor::{
+    Characteristics, Flavor, FlavorSpec, FlavorType, Gpu, K8SliceTypeData, Location,
+    NETWORK_PROPERTY, Partitionability, Policies, Price, Properties, TYPE_K8SLICE,
+};
+use fluidos_protocol::meta::{ObjectMeta, OwnerReference};
+use fluidos_protocol::node::NodeIdentity;
+use fluidos_protocol::{DEFAULT_NAMESPACE, Quantity};
+
+/// Label naming the agent node a Flavor describes.
+pub const AGENT_NODE_LABEL: &str = "fluidos.eu/agent-node";
+/// Default relative change of cpu/memory/storage that triggers a write.
+pub const DEFAULT_CHANGE_THRESHOLD: f64 = 0.05;
+
+/// The hub-configured parts of every Flavor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlavorSettings {
+    /// Price (upstream default: empty strings).
+    pub price: Price,
+    /// Partitionability (upstream Helm defaults).
+    pub partitionability: Partitionability,
+    /// Location used when the agent reports none.
+    pub location: Option<Location>,
+}
+
+impl Default for FlavorSettings {
+    fn default() -> Self {
+        Self {
+            price: Price::default(),
+            partitionability: default_partitionability(),
+            location: None,
+        }
+    }
+}
+
+/// Upstream's Helm defaults: every minimum 0, cpuStep 1, memoryStep 100Mi, pods/gpu step 0.
+pub fn default_partitionability() -> Partitionability {
+    let zero = Quantity::zero;
+    Partitionability {
+        cpu_min: zero(),
+        memory_min: zero(),
+        pods_min: zero(),
+        gpu_min: zero(),
+        cpu_step: Quantity::from_int(1),
+        memory_step: Quantity::from_bytes_binary(100 << 20),
+        pods_step: zero(),
+        gpu_step: zero(),
+    }
+}
+
+fn saturating_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The K8Slice `characteristics` of what a board offers.
+pub fn characteristics(sample: &ResourceSample) -> Characteristics {
+    let offered = &sample.offered;
+    Characteristics {
+        architecture: sample.architecture.clone(),
+        cpu: Quantity::from_milli(saturating_i64(offered.cpu_millis)),
+        memory: Quantity::from_bytes_binary(offered.memory_bytes),
+        pods: Quantity::from_int(saturating_i64(offered.pods)),
+        gpu: sample.gpus.first().map(|g| Gpu {
+            model: g.model.clone(),
+            cores: Quantity::from_int(saturating_i64(g.cores)),
+            memory: Quantity::from_bytes_binary(g.memory_bytes),
+        }),
+        storage: Some(Quantity::from_bytes_binary(offered.storage_bytes)),
+    }
+}
+
+/// The spec the Flavor of a board reporting `sample` should have.
+///
+/// # Errors
+/// Only if the K8Slice type data cannot be turned into JSON (it always can).
+pub fn desired_flavor(
+    hub: &NodeIdentity,
+    settings: &FlavorSettings,
+    sample: &ResourceSample,
+    available: bool,
+) -> Result<FlavorSpec, serde_json::Error> {
+    let data = K8SliceTypeData {
+        characteristics: characteristics(sample),
+        properties: Properties::default(),
+        policies: Policies {
+            partitionability: settings.partitionability.clone(),
+        },
+    };
+    Ok(FlavorSpec {
+        provider_id: hub.node_id.clone(),
+        flavor_type: FlavorType::from_k8slice(&data)?,
+        owner: hub.clone(),
+        price: settings.price.clone(),
+        availability: available,
+        network_property_type: Some(NETWORK_PROPERTY.to_owned()),
+        location: sample
+            .location
+            .clone()
+            .or_else(|| settings.location.clone()),
+    })
+}
+
+/// Whether `desired` differs meaningfully from `current` (the last spec written): availability,
+/// identity, price, location, policies, architecture, GPU or pods changed, or cpu, memory or
+/// storage moved by more than `threshold` (relative to `current`).
+pub fn needs_write(current: &FlavorSpec, desired: &FlavorSpec, threshold: f64) -> bool {
+    if current.availability != desired.availability
+        || current.provider_id != desired.provider_id
+        || current.owner != desired.owner
+        || current.price != desired.price
+        || current.location != desired.location
+        || current.network_property_type != desired.network_property_type
+        || current.flavor_type.type_identifier != desired.flavor_type.type_identifier
+    {
+        return true;
+    }
+    let (Some(Ok(cur)), Some(Ok(want))) =
+        (current.flavor_type.k8slice(), desired.flavor_type.k8slice())
+    else {
+        // Not K8Slice data we understand: write only when the raw data differs.
+        return current.flavor_type != desired.flavor_type;
+    };
+    let (c, d) = (&cur.characteristics, &want.characteristics);
+    cur.policies != want.policies
+        || cur.properties != want.properties
+        || c.architecture != d.architecture
+        || c.gpu != d.gpu
+        || c.pods != d.pods
+        || moved(c.cpu, d.cpu, threshold)
+        || moved(c.memory, d.memory, threshold)
+        || moved(
+            c.storage.unwrap_or_else(Quantity::zero),
+            d.storage.unwrap_or_else(Quantity::zero),
+            threshold,
+        )
+        || c.storage.is_some() != d.storage.is_some()
+}
+
+/// Whether `desired` is more than `threshold` away from `current`, relatively.
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a relative threshold needs no exact nanos"
+)]
+fn moved(current: Quantity, desired: Quantity, threshold: f64) -> bool {
+    if current == desired {
+        return false;
+    }
+    let (c, d) = (current.as_nanos() as f64, desired.as_nanos() as f64);
+    if c == 0.0 {
+        return true;
+    }
+    ((d - c) / c).abs() > threshold
+}
+
+/// `<domain>-k8slice-<4 random hex>`, lowercase (Appendix A of the reference note).
+pub fn flavor_name(domain: &str) -> String {
+    let suffix: [u8; 2] = rand::random();
+    format!("{domain}-{}-{}", TYPE_K8SLICE, hex::encode(suffix)).to_lowercase()
+}
+
+/// A new Flavor object named `name` for agent `node`.
+pub fn new_flavor(name: String, node: &str, spec: FlavorSpec) -> Flavor {
+    let metadata = ObjectMeta {
+        name,
+        namespace: DEFAULT_NAMESPACE.to_owned(),
+        labels: BTreeMap::from([(AGENT_NODE_LABEL.to_owned(), node.to_owned())]),
+        owner_references: vec![OwnerReference {
+            api_version: "v1".to_owned(),
+            kind: "Node".to_owned(),
+            name: node.to_owned(),
+            uid: String::new(),
+        }],
+        ..ObjectMeta::default()
+    };
+    Flavor::new(metadata, spec)
+}
+
+/// The agent node a stored Flavor belongs to, from its label.
+pub fn agent_node(flavor: &Flavor) -> Option<&str> {
+    flavor
+        .metadata
+        .labels
+        .get(AGENT_NODE_LABEL)
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+#[path = "flavor_tests.rs"]
+mod tests;
