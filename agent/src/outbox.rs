@@ -331,7 +331,11 @@ impl Outbox {
             )?;
         let last_seq: Option<i64> = self
             .conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'reports'", [], |r| r.get(0))
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'reports'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         let time_meta = |key| -> Result<Option<OffsetDateTime>> {
             Ok(get_meta(&self.conn, key)?
