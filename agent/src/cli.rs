@@ -170,6 +170,8 @@ pub fn main() -> ExitCode {
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Sampling is the only blocking work: one or two threads are plenty on a board.
+        .max_blocking_threads(2)
         .build()
     {
         Ok(runtime) => runtime,

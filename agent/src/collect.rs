@@ -91,11 +91,13 @@ pub fn kubernetes_arch(raw: &str) -> String {
     }
 }
 
-/// What is offered: measured capacity minus the reserve (saturating), plus the pod count.
+/// What is offered: CPU and memory capacity minus the reserve (saturating), the root
+/// filesystem's *free* space minus the storage reserve (space already used is not spare), and
+/// the pod count.
 pub fn offered(
     logical_cpus: u32,
     memory_total: u64,
-    storage_capacity: u64,
+    storage_available: u64,
     settings: &SampleSettings,
 ) -> OfferedResources {
     let reserve = &settings.reserve;
@@ -104,7 +106,7 @@ pub fn offered(
             .saturating_mul(1000)
             .saturating_sub(reserve.cpu_millis),
         memory_bytes: memory_total.saturating_sub(reserve.memory_bytes),
-        storage_bytes: storage_capacity.saturating_sub(reserve.storage_bytes),
+        storage_bytes: storage_available.saturating_sub(reserve.storage_bytes),
         pods: settings.max_pods,
     }
 }
@@ -224,7 +226,7 @@ impl Sampler for SysinfoSampler {
         let offered = offered(
             logical_cpus,
             memory.total_bytes,
-            storage.capacity_bytes,
+            storage.available_bytes,
             &self.settings,
         );
         Ok(ResourceSample {
