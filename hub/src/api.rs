@@ -16,10 +16,15 @@ pub mod router;
 pub mod tls;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -104,6 +109,12 @@ pub struct ConnInfo {
     pub mode: Mode,
 }
 
+/// The future answering one request. Boxed: hyper keeps a slot for the in-flight future in
+/// every connection (allocated when the connection starts), so an unboxed handler future would
+/// cost its full size on every idle keep-alive connection.
+type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
 /// Idle keep-alive connections are closed after this long. hyper's header-read timeout also
 /// runs while a keep-alive connection waits for its next request, so it must comfortably
 /// exceed the heartbeat or agents would reconnect (a full TLS handshake) for every report.
@@ -121,8 +132,11 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
+    // Responses are small: copying the body behind the head (instead of queueing it for a
+    // vectored write) costs nothing and spares every connection a write queue allocation.
     http.timer(TokioTimer::new())
-        .header_read_timeout(idle_timeout(state.heartbeat));
+        .header_read_timeout(idle_timeout(state.heartbeat))
+        .writev(false);
     loop {
         let (tcp, remote) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -167,9 +181,11 @@ async fn connection(
     watcher: Watcher,
     shutdown: CancellationToken,
 ) {
+    // Boxed, like the HTTP connection below, so that the task itself stays small and the
+    // handshake's state is freed once it is done instead of staying part of every idle task.
     let handshake = tokio::select! {
         () = shutdown.cancelled() => return,
-        result = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&state.tls, tcp)) => result,
+        result = tokio::time::timeout(HANDSHAKE_TIMEOUT, Box::pin(handshake(&state.tls, tcp))) => result,
     };
     let (stream, enroll) = match handshake {
         Ok(Ok(done)) => done,
@@ -189,25 +205,24 @@ async fn connection(
     };
     record_identity(&mode);
     let info = ConnInfo { remote, mode };
-    let service = service_fn(move |mut req| {
+    let service = service_fn(move |mut req: Request<Incoming>| -> HandlerFuture {
         let state = Arc::clone(&state);
         req.extensions_mut().insert(info.clone());
-        async move { Ok::<_, Infallible>(router::handle(&state, req).await) }
+        Box::pin(async move { Ok(router::handle(&state, req).await) })
     });
-    if let Err(error) = watcher
-        .watch(http.serve_connection(TokioIo::new(stream), service))
-        .await
-    {
+    let served = Box::pin(watcher.watch(http.serve_connection(TokioIo::new(stream), service)));
+    if let Err(error) = served.await {
         tracing::debug!(%error, "agent connection ended with an error");
     }
 }
 
 /// Complete the handshake with the configuration the ClientHello asks for; `true` when it is
-/// an enrollment connection.
+/// an enrollment connection. The stream is boxed: it is large, and the connection task would
+/// otherwise carry room for it on top of the HTTP connection that ends up owning it.
 async fn handshake(
     tls: &TlsConfigs,
     tcp: TcpStream,
-) -> std::io::Result<(TlsStream<TcpStream>, bool)> {
+) -> std::io::Result<(Box<TlsStream<TcpStream>>, bool)> {
     let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
     let enroll = tls::wants_enrollment(&start.client_hello());
     let config = if enroll {
@@ -215,7 +230,7 @@ async fn handshake(
     } else {
         Arc::clone(&tls.agent)
     };
-    Ok((start.into_stream(config).await?, enroll))
+    Ok((Box::new(start.into_stream(config).await?), enroll))
 }
 
 fn record_identity(mode: &Mode) {

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use fluidos_protocol::agent::{ReportBatch, ResourceSample};
+use fluidos_protocol::agent::{GpuSample, OfferedResources, ReportBatch, ResourceSample};
+use fluidos_protocol::flavor::Location;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -80,11 +81,37 @@ pub enum IngestError {
     Join(#[from] tokio::task::JoinError),
 }
 
+/// What the hub keeps of a node's latest sample: the parts its Flavor is built from. The rest
+/// of a report (host name, OS, kernel, usage, labels, further GPUs) is not used after
+/// ingestion, and with thousands of agents keeping it would cost real memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OfferedSample {
+    /// Kubernetes architecture name.
+    pub architecture: String,
+    /// Capacity offered.
+    pub offered: OfferedResources,
+    /// The first GPU, when any.
+    pub gpu: Option<GpuSample>,
+    /// Location from the agent config.
+    pub location: Option<Location>,
+}
+
+impl From<ResourceSample> for OfferedSample {
+    fn from(sample: ResourceSample) -> Self {
+        Self {
+            architecture: sample.architecture,
+            offered: sample.offered,
+            gpu: sample.gpus.into_iter().next(),
+            location: sample.location,
+        }
+    }
+}
+
 /// What the rest of the hub needs to know about one node right now.
 #[derive(Debug, Clone, Default)]
 pub struct NodeSnapshot {
     /// Latest accepted sample since the hub started (`None` before the first one).
-    pub sample: Option<Arc<ResourceSample>>,
+    pub sample: Option<Arc<OfferedSample>>,
     /// Whether the node counts as live.
     pub live: bool,
 }
@@ -100,7 +127,7 @@ pub struct Sweep {
 struct NodeState {
     counters: IngestCounters,
     last_seen: Option<OffsetDateTime>,
-    sample: Option<Arc<ResourceSample>>,
+    sample: Option<Arc<OfferedSample>>,
     live: bool,
     dirty: bool,
 }
@@ -145,7 +172,8 @@ impl Ingestor {
         self.nodes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Apply `batch` (already authorised for `node`), keeping the newest accepted sample.
+    /// Apply `batch` (already authorised for `node`), keeping (the Flavor's part of) the newest
+    /// accepted sample.
     /// Returns the outcome and whether the node was not live before (new, or lost).
     pub fn ingest(
         &self,
@@ -163,7 +191,11 @@ impl Ingestor {
         if let Some(&last) = outcome.accepted.last()
             && let Some(report) = batch.reports.into_iter().nth(last)
         {
-            state.sample = Some(Arc::new(report.sample));
+            let sample = OfferedSample::from(report.sample);
+            // Most reports change nothing a Flavor is built from: keep the allocation then.
+            if state.sample.as_deref() != Some(&sample) {
+                state.sample = Some(Arc::new(sample));
+            }
         }
         let was_lost = !state.live;
         state.live = true;

@@ -20,7 +20,7 @@ use crate::ingest::Ingestor;
 use crate::store::typed::{create_typed, get_typed, list_typed, update_typed};
 use crate::store::{Store, StoreError};
 
-pub use flavor::{AGENT_NODE_LABEL, FlavorSettings};
+pub use flavor::{AGENT_NODE_LABEL, FlavorSettings, WrittenSpec};
 
 /// How often a freshly generated Flavor name may collide before giving up.
 const NAME_ATTEMPTS: usize = 8;
@@ -63,13 +63,33 @@ pub struct LrmConfig {
     pub threshold: f64,
 }
 
+/// What the LRM remembers of the Flavor it last wrote for a node: where it is, and its spec in
+/// compact form. Everything else about the object is re-read from the store before an update,
+/// so that thousands of agent nodes do not each keep a whole Flavor in memory.
+#[derive(Debug)]
+struct Written {
+    namespace: String,
+    name: String,
+    spec: WrittenSpec,
+}
+
+impl From<Flavor> for Written {
+    fn from(flavor: Flavor) -> Self {
+        Self {
+            namespace: flavor.metadata.namespace,
+            name: flavor.metadata.name,
+            spec: WrittenSpec::new(flavor.spec),
+        }
+    }
+}
+
 /// The LRM: see the module documentation.
 pub struct Lrm {
     store: Arc<dyn Store>,
     ingestor: Arc<Ingestor>,
     config: LrmConfig,
     /// node → last written Flavor; the async mutex serialises writes per node.
-    nodes: Mutex<HashMap<String, Arc<AsyncMutex<Option<Flavor>>>>>,
+    nodes: Mutex<HashMap<String, Arc<AsyncMutex<Option<Written>>>>>,
     /// Nodes whose last reconcile failed, retried by [`Lrm::retry_failed`].
     failed: Mutex<BTreeSet<String>>,
 }
@@ -89,7 +109,7 @@ impl Lrm {
         ingestor: Arc<Ingestor>,
         config: LrmConfig,
     ) -> Result<Self, LrmError> {
-        let mut nodes: HashMap<String, Arc<AsyncMutex<Option<Flavor>>>> = HashMap::new();
+        let mut nodes: HashMap<String, Arc<AsyncMutex<Option<Written>>>> = HashMap::new();
         let mut flavors = list_typed::<Flavor>(store.as_ref(), Some(DEFAULT_NAMESPACE)).await?;
         // Oldest first, so a duplicate (which should not exist) never shadows the original.
         flavors.sort_by(|a, b| {
@@ -105,7 +125,7 @@ impl Lrm {
                 tracing::warn!(node = %node, ignored = %flavor.metadata.name, "second Flavor for one agent node");
                 continue;
             }
-            nodes.insert(node, Arc::new(AsyncMutex::new(Some(flavor))));
+            nodes.insert(node, Arc::new(AsyncMutex::new(Some(Written::from(flavor)))));
         }
         tracing::info!(flavors = nodes.len(), "loaded agent Flavors");
         Ok(Self {
@@ -117,7 +137,7 @@ impl Lrm {
         })
     }
 
-    fn entry(&self, node: &str) -> Arc<AsyncMutex<Option<Flavor>>> {
+    fn entry(&self, node: &str) -> Arc<AsyncMutex<Option<Written>>> {
         let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(nodes.entry(node.to_owned()).or_default())
     }
@@ -155,30 +175,32 @@ impl Lrm {
             return Ok(Action::Skipped);
         };
         let desired = match (&snapshot.sample, written.as_ref()) {
-            (Some(sample), _) => flavor::desired_flavor(
+            (Some(sample), _) => flavor::desired_spec(
                 &self.config.hub,
                 &self.config.settings,
-                sample,
+                sample.as_ref().into(),
                 snapshot.live,
             )?,
-            // No sample since the hub started: only the availability can be brought up to date.
+            // No sample since the hub started: only the availability can be brought up to date
+            // (and when it is right, nothing else differs).
+            (None, Some(current)) if current.spec.availability() == snapshot.live => {
+                return Ok(Action::Unchanged);
+            }
             (None, Some(current)) => FlavorSpec {
                 availability: snapshot.live,
-                ..current.spec.clone()
+                ..current.spec.to_spec()
             },
             (None, None) => return Ok(Action::Skipped),
         };
         let action = match written.as_ref() {
-            Some(current)
-                if !flavor::needs_write(&current.spec, &desired, self.config.threshold) =>
-            {
+            Some(current) if !current.spec.needs_write(&desired, self.config.threshold) => {
                 return Ok(Action::Unchanged);
             }
             Some(current) => self.update(node, current, desired).await?,
             None => self.create(node, desired).await?,
         };
         let (name, stored) = action;
-        *written = Some(stored);
+        *written = Some(Written::from(stored));
         Ok(name)
     }
 
@@ -199,37 +221,30 @@ impl Lrm {
         Err(LrmError::NoFreeName)
     }
 
-    /// Replace the spec of `current`; on a conflict re-read once and retry. A Flavor deleted
-    /// behind our back is created again.
+    /// Replace the spec of the Flavor `current` names (read from the store, so whatever else
+    /// changed in it is kept); on a conflict re-read once and retry. A Flavor deleted behind our
+    /// back is created again.
     async fn update(
         &self,
         node: &str,
-        current: &Flavor,
+        current: &Written,
         spec: FlavorSpec,
     ) -> Result<(Action, Flavor), LrmError> {
         let store = self.store.as_ref();
-        let name = current.metadata.name.clone();
-        let next = Flavor {
-            spec: spec.clone(),
-            ..current.clone()
-        };
-        let result = match update_typed(store, &next).await {
-            Err(StoreError::Conflict { .. }) => {
-                let Some(fresh) =
-                    get_typed::<Flavor>(store, &current.metadata.namespace, &name).await?
-                else {
-                    return self.create(node, spec).await;
-                };
-                update_typed(
-                    store,
-                    &Flavor {
-                        spec: spec.clone(),
-                        ..fresh
-                    },
-                )
-                .await
+        let name = current.name.clone();
+        let mut retried = false;
+        let result = loop {
+            let Some(fresh) = get_typed::<Flavor>(store, &current.namespace, &name).await? else {
+                return self.create(node, spec).await;
+            };
+            let next = Flavor {
+                spec: spec.clone(),
+                ..fresh
+            };
+            match update_typed(store, &next).await {
+                Err(StoreError::Conflict { .. }) if !retried => retried = true,
+                other => break other,
             }
-            other => other,
         };
         match result {
             Ok(stored) => {

@@ -78,13 +78,18 @@ struct RunInfo {
 async fn run(args: Args) -> anyhow::Result<()> {
     let info: RunInfo = serde_json::from_slice(&std::fs::read(args.state_dir.join("run.json"))?)?;
     let configs = issue_configs(&args)?;
+    let idle = proc_kib(info.pid, "VmRSS:");
     let started = Instant::now();
     let senders = connect_all(info.agent_api, configs, args.connect_concurrency).await?;
     let connected = senders.len();
+    // Let the hub finish the handshakes' last bytes before measuring.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after_connect = proc_kib(info.pid, "VmRSS:");
     println!(
-        "connected {connected} agents in {:.1}s; hub RSS {}",
+        "connected {connected} agents in {:.1}s; hub RSS {} KiB idle, {} KiB connected",
         started.elapsed().as_secs_f64(),
-        rss(info.pid)
+        fmt_kib(idle),
+        fmt_kib(after_connect),
     );
     let period = Duration::from_secs_f64(connected as f64 / args.rate);
     let deadline = Instant::now() + args.duration;
@@ -100,7 +105,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         lat.extend(l);
         errors += e;
     }
-    report(&args, connected, &mut lat, errors, rss(info.pid));
+    let hub = HubMemory {
+        idle,
+        after_connect,
+        end: proc_kib(info.pid, "VmRSS:"),
+        peak: proc_kib(info.pid, "VmHWM:"),
+    };
+    report(&args, connected, &mut lat, errors, &hub);
     Ok(())
 }
 
@@ -226,18 +237,31 @@ async fn post(sender: &mut Sender, batch: &ReportBatch) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rss(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(|l| l["VmRSS:".len()..].trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
+/// Hub memory at the phases of a run, KiB (`None` when `/proc` cannot tell).
+struct HubMemory {
+    idle: Option<u64>,
+    after_connect: Option<u64>,
+    end: Option<u64>,
+    peak: Option<u64>,
 }
 
-fn report(args: &Args, connected: usize, lat: &mut [u32], errors: u64, hub_rss: String) {
+/// A `/proc/<pid>/status` field in KiB (e.g. `VmRSS:`, `VmHWM:`).
+fn proc_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn fmt_kib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "unknown".to_owned(), |k| k.to_string())
+}
+
+fn report(args: &Args, connected: usize, lat: &mut [u32], errors: u64, hub: &HubMemory) {
     lat.sort_unstable();
     let pct = |p: f64| -> f64 {
         if lat.is_empty() {
@@ -255,7 +279,18 @@ fn report(args: &Args, connected: usize, lat: &mut [u32], errors: u64, hub_rss: 
         "errors": errors,
         "reportsPerSecond": lat.len() as f64 / secs,
         "latencyMs": {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0)},
-        "hubRss": hub_rss,
+        "hubRss": hub.end.map(|k| format!("{k} kB")),
+        "hubMemoryKiB": {
+            "idle": hub.idle,
+            "afterConnect": hub.after_connect,
+            "end": hub.end,
+            "peak": hub.peak,
+            "perConnectionAfterConnect": match (hub.idle, hub.after_connect) {
+                (Some(idle), Some(conn)) if connected > 0 =>
+                    Some(conn.saturating_sub(idle) as f64 / connected as f64),
+                _ => None,
+            },
+        },
     });
     println!("{summary:#}");
 }

@@ -88,6 +88,7 @@ fn batch(seqs: std::ops::RangeInclusive<u64>) -> ReportBatch {
             sampled_at: OffsetDateTime::now_utc(),
             sample: ResourceSample {
                 hostname: format!("sample-{seq}"),
+                architecture: format!("arch-{seq}"),
                 ..ResourceSample::default()
             },
         })
@@ -109,8 +110,8 @@ async fn counters_are_flushed_once_and_survive_a_reload() {
     assert_eq!((out.ack, revived), (3, true));
     let snapshot = ingestor.snapshot("pi-1").unwrap();
     assert_eq!(
-        snapshot.sample.unwrap().hostname,
-        "sample-3",
+        snapshot.sample.unwrap().architecture,
+        "arch-3",
         "the newest accepted sample is kept"
     );
     assert_eq!(ingestor.flush().await.unwrap(), 1);

@@ -2,9 +2,10 @@
 //! ([`desired_flavor`]), whether it differs enough from what was written to write again
 //! ([`needs_write`]), and the new object's name and metadata ([`new_flavor`]). No IO.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use fluidos_protocol::agent::ResourceSample;
+use fluidos_protocol::agent::{GpuSample, OfferedResources, ResourceSample};
 use fluidos_protocol::flavor::{
     Characteristics, Flavor, FlavorSpec, FlavorType, Gpu, K8SliceTypeData, Location,
     NETWORK_PROPERTY, Partitionability, Policies, Price, Properties, TYPE_K8SLICE,
@@ -12,6 +13,9 @@ use fluidos_protocol::flavor::{
 use fluidos_protocol::meta::{ObjectMeta, OwnerReference};
 use fluidos_protocol::node::NodeIdentity;
 use fluidos_protocol::{DEFAULT_NAMESPACE, Quantity};
+use serde::Deserialize;
+
+use crate::ingest::OfferedSample;
 
 /// Label naming the agent node a Flavor describes.
 pub const AGENT_NODE_LABEL: &str = "fluidos.eu/agent-node";
@@ -58,15 +62,56 @@ fn saturating_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// The parts of a sample a Flavor is built from (borrowed from a whole [`ResourceSample`] or
+/// from what the ingestor keeps of one).
+#[derive(Debug, Clone, Copy)]
+pub struct FlavorInputs<'a> {
+    /// Kubernetes architecture name.
+    pub architecture: &'a str,
+    /// Capacity offered.
+    pub offered: &'a OfferedResources,
+    /// The first GPU, when any.
+    pub gpu: Option<&'a GpuSample>,
+    /// Agent-reported location.
+    pub location: Option<&'a Location>,
+}
+
+impl<'a> From<&'a ResourceSample> for FlavorInputs<'a> {
+    fn from(sample: &'a ResourceSample) -> Self {
+        Self {
+            architecture: &sample.architecture,
+            offered: &sample.offered,
+            gpu: sample.gpus.first(),
+            location: sample.location.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a OfferedSample> for FlavorInputs<'a> {
+    fn from(sample: &'a OfferedSample) -> Self {
+        Self {
+            architecture: &sample.architecture,
+            offered: &sample.offered,
+            gpu: sample.gpu.as_ref(),
+            location: sample.location.as_ref(),
+        }
+    }
+}
+
 /// The K8Slice `characteristics` of what a board offers.
 pub fn characteristics(sample: &ResourceSample) -> Characteristics {
-    let offered = &sample.offered;
+    characteristics_of(sample.into())
+}
+
+/// [`characteristics`] of the inputs of a Flavor.
+pub fn characteristics_of(sample: FlavorInputs<'_>) -> Characteristics {
+    let offered = sample.offered;
     Characteristics {
-        architecture: sample.architecture.clone(),
+        architecture: sample.architecture.to_owned(),
         cpu: Quantity::from_milli(saturating_i64(offered.cpu_millis)),
         memory: Quantity::from_bytes_binary(offered.memory_bytes),
         pods: Quantity::from_int(saturating_i64(offered.pods)),
-        gpu: sample.gpus.first().map(|g| Gpu {
+        gpu: sample.gpu.map(|g| Gpu {
             model: g.model.clone(),
             cores: Quantity::from_int(saturating_i64(g.cores)),
             memory: Quantity::from_bytes_binary(g.memory_bytes),
@@ -85,8 +130,21 @@ pub fn desired_flavor(
     sample: &ResourceSample,
     available: bool,
 ) -> Result<FlavorSpec, serde_json::Error> {
+    desired_spec(hub, settings, sample.into(), available)
+}
+
+/// [`desired_flavor`] from the inputs of a Flavor.
+///
+/// # Errors
+/// Only if the K8Slice type data cannot be turned into JSON (it always can).
+pub fn desired_spec(
+    hub: &NodeIdentity,
+    settings: &FlavorSettings,
+    sample: FlavorInputs<'_>,
+    available: bool,
+) -> Result<FlavorSpec, serde_json::Error> {
     let data = K8SliceTypeData {
-        characteristics: characteristics(sample),
+        characteristics: characteristics_of(sample),
         properties: Properties::default(),
         policies: Policies {
             partitionability: settings.partitionability.clone(),
@@ -101,7 +159,7 @@ pub fn desired_flavor(
         network_property_type: Some(NETWORK_PROPERTY.to_owned()),
         location: sample
             .location
-            .clone()
+            .cloned()
             .or_else(|| settings.location.clone()),
     })
 }
@@ -110,36 +168,111 @@ pub fn desired_flavor(
 /// identity, price, location, policies, architecture, GPU or pods changed, or cpu, memory or
 /// storage moved by more than `threshold` (relative to `current`).
 pub fn needs_write(current: &FlavorSpec, desired: &FlavorSpec, threshold: f64) -> bool {
-    if current.availability != desired.availability
-        || current.provider_id != desired.provider_id
-        || current.owner != desired.owner
-        || current.price != desired.price
-        || current.location != desired.location
-        || current.network_property_type != desired.network_property_type
-        || current.flavor_type.type_identifier != desired.flavor_type.type_identifier
-    {
-        return true;
+    WrittenSpec::new(current.clone()).needs_write(desired, threshold)
+}
+
+/// A Flavor spec as the LRM remembers having written it. The K8Slice type data is kept typed
+/// (a few hundred bytes) rather than as a JSON tree (kilobytes per agent node), but only when
+/// it turns back into exactly the same JSON; anything else is kept as it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenSpec {
+    /// The spec with `flavorType.typeData` taken out (`null`).
+    head: FlavorSpec,
+    /// `flavorType.typeData`.
+    data: TypeData,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum TypeData {
+    /// K8Slice data that serializes back to exactly the JSON it came from.
+    K8Slice(Box<K8SliceTypeData>),
+    /// Anything else, as it was.
+    Raw(serde_json::Value),
+}
+
+impl WrittenSpec {
+    /// Remember `spec`.
+    pub fn new(mut spec: FlavorSpec) -> Self {
+        let value = std::mem::take(&mut spec.flavor_type.type_data);
+        let data = match typed_k8slice(&spec, &value) {
+            Some(Ok(typed)) if serde_json::to_value(&typed).is_ok_and(|v| v == value) => {
+                TypeData::K8Slice(Box::new(typed))
+            }
+            _ => TypeData::Raw(value),
+        };
+        Self { head: spec, data }
     }
-    let (Some(Ok(cur)), Some(Ok(want))) =
-        (current.flavor_type.k8slice(), desired.flavor_type.k8slice())
-    else {
-        // Not K8Slice data we understand: write only when the raw data differs.
-        return current.flavor_type != desired.flavor_type;
-    };
-    let (c, d) = (&cur.characteristics, &want.characteristics);
-    cur.policies != want.policies
-        || cur.properties != want.properties
-        || c.architecture != d.architecture
-        || c.gpu != d.gpu
-        || c.pods != d.pods
-        || moved(c.cpu, d.cpu, threshold)
-        || moved(c.memory, d.memory, threshold)
-        || moved(
-            c.storage.unwrap_or_else(Quantity::zero),
-            d.storage.unwrap_or_else(Quantity::zero),
-            threshold,
-        )
-        || c.storage.is_some() != d.storage.is_some()
+
+    /// `spec.availability`.
+    pub fn availability(&self) -> bool {
+        self.head.availability
+    }
+
+    /// The spec as it was written.
+    pub fn to_spec(&self) -> FlavorSpec {
+        let mut spec = self.head.clone();
+        spec.flavor_type.type_data = self.type_data();
+        spec
+    }
+
+    fn type_data(&self) -> serde_json::Value {
+        match &self.data {
+            // It serialized to this very JSON when it was remembered.
+            TypeData::K8Slice(data) => serde_json::to_value(data).unwrap_or_default(),
+            TypeData::Raw(value) => value.clone(),
+        }
+    }
+
+    /// The typed K8Slice data, or `None` when this is another type.
+    fn k8slice(&self) -> Option<Result<Cow<'_, K8SliceTypeData>, serde_json::Error>> {
+        match &self.data {
+            TypeData::K8Slice(data) => (self.head.flavor_type.type_identifier == TYPE_K8SLICE)
+                .then_some(Ok(Cow::Borrowed(&**data))),
+            TypeData::Raw(value) => typed_k8slice(&self.head, value).map(|r| r.map(Cow::Owned)),
+        }
+    }
+
+    /// [`needs_write`] with this as the current spec.
+    pub fn needs_write(&self, desired: &FlavorSpec, threshold: f64) -> bool {
+        let current = &self.head;
+        if current.availability != desired.availability
+            || current.provider_id != desired.provider_id
+            || current.owner != desired.owner
+            || current.price != desired.price
+            || current.location != desired.location
+            || current.network_property_type != desired.network_property_type
+            || current.flavor_type.type_identifier != desired.flavor_type.type_identifier
+        {
+            return true;
+        }
+        let (Some(Ok(cur)), Some(Ok(want))) = (self.k8slice(), desired.flavor_type.k8slice())
+        else {
+            // Not K8Slice data we understand: write only when the raw data differs.
+            return self.type_data() != desired.flavor_type.type_data;
+        };
+        let (c, d) = (&cur.characteristics, &want.characteristics);
+        cur.policies != want.policies
+            || cur.properties != want.properties
+            || c.architecture != d.architecture
+            || c.gpu != d.gpu
+            || c.pods != d.pods
+            || moved(c.cpu, d.cpu, threshold)
+            || moved(c.memory, d.memory, threshold)
+            || moved(
+                c.storage.unwrap_or_else(Quantity::zero),
+                d.storage.unwrap_or_else(Quantity::zero),
+                threshold,
+            )
+            || c.storage.is_some() != d.storage.is_some()
+    }
+}
+
+/// `value` as K8Slice data when `spec` says it is K8Slice (like [`FlavorType::k8slice`]).
+fn typed_k8slice(
+    spec: &FlavorSpec,
+    value: &serde_json::Value,
+) -> Option<Result<K8SliceTypeData, serde_json::Error>> {
+    (spec.flavor_type.type_identifier == TYPE_K8SLICE).then(|| K8SliceTypeData::deserialize(value))
 }
 
 /// Whether `desired` is more than `threshold` away from `current`, relatively.
