@@ -6,10 +6,14 @@
 //!
 //! This module owns sockets and connection lifetimes; routing and handlers live in
 //! [`router`], and nothing here reads request bodies.
+//!
+//! Idle keep-alive connections hold only their TLS stream: a hyper connection (with its read and
+//! write buffers) exists only while a request is being served (see `api/idle.rs`).
 
 mod body;
 mod enroll;
 pub mod error;
+mod idle;
 mod report;
 pub mod revocation;
 pub mod router;
@@ -20,15 +24,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use http::{Request, Response};
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -49,6 +55,8 @@ pub use tls::TlsConfigs;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Shortest idle/header timeout of a connection (see [`idle_timeout`]).
 const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest time spent closing a finished connection cleanly.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -205,15 +213,149 @@ async fn connection(
     };
     record_identity(&mode);
     let info = ConnInfo { remote, mode };
-    let service = service_fn(move |mut req: Request<Incoming>| -> HandlerFuture {
-        let state = Arc::clone(&state);
-        req.extensions_mut().insert(info.clone());
-        Box::pin(async move { Ok(router::handle(&state, req).await) })
-    });
-    let served = Box::pin(watcher.watch(http.serve_connection(TokioIo::new(stream), service)));
-    if let Err(error) = served.await {
-        tracing::debug!(%error, "agent connection ended with an error");
+    // Kept for the whole connection: `serve` waits for every watcher when it drains.
+    let _watcher = watcher;
+    let idle = idle_timeout(state.heartbeat);
+    let flags = Arc::new(idle::Flags::default());
+    let mut io = idle::Rewind::new(stream, Arc::clone(&flags));
+    loop {
+        if io.pre.is_empty() {
+            // Idle: only the TLS stream is kept until the next request starts.
+            let mut first = [0u8; 1];
+            let read = tokio::select! {
+                () = shutdown.cancelled() => None,
+                read = tokio::time::timeout(idle, io.stream.read(&mut first)) => Some(read),
+            };
+            match read {
+                Some(Ok(Ok(1))) => io.pre = Bytes::copy_from_slice(&first),
+                Some(Ok(Ok(_))) => return,
+                Some(Ok(Err(error))) => {
+                    tracing::debug!(%error, "agent connection read failed");
+                    return;
+                }
+                Some(Err(_)) | None => {
+                    close(io).await;
+                    return;
+                }
+            }
+        }
+        let service = {
+            let state = Arc::clone(&state);
+            let info = info.clone();
+            let flags = Arc::clone(&flags);
+            service_fn(move |req: Request<Incoming>| -> HandlerFuture {
+                let state = Arc::clone(&state);
+                let flags = Arc::clone(&flags);
+                flags.request(req.body().is_end_stream());
+                let (mut parts, body) = req.into_parts();
+                parts.extensions.insert(info.clone());
+                let req = Request::from_parts(parts, idle::Tracked::new(body, Arc::clone(&flags)));
+                Box::pin(async move {
+                    let response = router::handle(&state, req).await;
+                    flags.responded();
+                    Ok(response)
+                })
+            })
+        };
+        match Box::pin(exchange(&http, io, service, &flags, &shutdown)).await {
+            Some(back) => io = back,
+            None => return,
+        }
     }
+}
+
+/// How one hyper connection ended.
+enum Ended {
+    /// Idle after a clean exchange: the stream can wait for the next request.
+    Idle,
+    /// hyper finished the connection (client asked to close, error, unread body, shutdown).
+    Done(hyper::Result<()>),
+}
+
+/// Serve requests on `io` with a fresh hyper connection until it is idle again (the stream is
+/// handed back, with any bytes hyper read ahead) or finished (the stream is closed: `None`).
+async fn exchange<S>(
+    http: &http1::Builder,
+    io: idle::Rewind,
+    service: S,
+    flags: &idle::Flags,
+    shutdown: &CancellationToken,
+) -> Option<idle::Rewind>
+where
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+            Future = HandlerFuture,
+        > + Unpin,
+{
+    flags.reset();
+    let mut conn = http.serve_connection(TokioIo::new(io), service);
+    let mut cancelled = std::pin::pin!(shutdown.cancelled());
+    let mut draining = false;
+    let ended = std::future::poll_fn(|cx| {
+        if !draining && cancelled.as_mut().poll(cx).is_ready() {
+            // Same as hyper's graceful shutdown: an idle connection closes, a request in
+            // flight is answered with `Connection: close`.
+            draining = true;
+            flags.drain();
+            Pin::new(&mut conn).graceful_shutdown();
+        }
+        match conn.poll_without_shutdown(cx) {
+            Poll::Ready(result) => Poll::Ready(Ended::Done(result)),
+            Poll::Pending if !draining && flags.idle() => Poll::Ready(Ended::Idle),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    match ended {
+        Ended::Idle => {
+            // hyper waits for a request head with nothing buffered to write: stopping it now
+            // closes it at once, without a `Connection: close` on any response.
+            Pin::new(&mut conn).graceful_shutdown();
+            let stopped = std::future::poll_fn(|cx| {
+                Poll::Ready(match conn.poll_without_shutdown(cx) {
+                    Poll::Ready(result) => Some(result),
+                    Poll::Pending => None,
+                })
+            })
+            .await;
+            match stopped {
+                Some(Ok(())) => {
+                    let parts = conn.into_parts();
+                    let mut io = parts.io.into_inner();
+                    // `read_buf` shares hyper's whole read buffer: keep a copy of what is
+                    // left in it (usually nothing), not the buffer.
+                    io.pre = if parts.read_buf.is_empty() {
+                        Bytes::new()
+                    } else {
+                        Bytes::copy_from_slice(&parts.read_buf)
+                    };
+                    Some(io)
+                }
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "agent connection ended with an error");
+                    None
+                }
+                None => {
+                    tracing::warn!("agent connection did not stop when idle; closing it");
+                    None
+                }
+            }
+        }
+        Ended::Done(result) => {
+            if let Err(error) = &result {
+                tracing::debug!(%error, "agent connection ended with an error");
+            }
+            close(conn.into_parts().io.into_inner()).await;
+            None
+        }
+    }
+}
+
+/// Close the stream (TLS close_notify, then TCP shutdown), giving up after a short while.
+async fn close(mut io: idle::Rewind) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, io.stream.shutdown()).await;
 }
 
 /// Complete the handshake with the configuration the ClientHello asks for; `true` when it is

@@ -207,3 +207,137 @@ async fn agents_report_until_revoked_and_admin_reflects_it() {
         "the final flush saves the counters"
     );
 }
+
+/// A raw HTTP/1 client over TLS, to check connection-level behaviour byte by byte.
+struct Raw {
+    stream: tokio_rustls::client::TlsStream<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    async fn connect(hub: &RunningHub) -> Self {
+        let tls = client(hub, Some(fluidos_protocol::ALPN_ENROLL), None);
+        let tcp = TcpStream::connect(hub.agent_addr).await.unwrap();
+        let stream = tls
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .unwrap();
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    async fn write(&mut self, bytes: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes.as_bytes()).await.unwrap();
+    }
+
+    /// Read more bytes; `false` at EOF (or a reset).
+    async fn fill(&mut self) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk))
+            .await
+            .expect("read timed out");
+        match read {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// The next response's head (lowercase) and body; `None` at EOF.
+    async fn response(&mut self) -> Option<(String, String)> {
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while self.buf.len() < end + 4 + len {
+                    assert!(self.fill().await, "EOF inside a response");
+                }
+                let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + len]).into_owned();
+                self.buf.drain(..end + 4 + len);
+                return Some((head, body));
+            }
+            if !self.fill().await {
+                assert!(self.buf.is_empty(), "EOF inside a response head");
+                return None;
+            }
+        }
+    }
+}
+
+const GET_CA: &str = "GET /v1/ca HTTP/1.1\r\nhost: localhost\r\n\r\n";
+
+#[tokio::test]
+async fn keep_alive_connections_are_reused_between_requests() {
+    let (_dir, hub) = start().await;
+    let mut raw = Raw::connect(&hub).await;
+    // Sequential requests with idle gaps, then two pipelined in one write.
+    for _ in 0..3 {
+        raw.write(GET_CA).await;
+        let (head, body) = raw.response().await.unwrap();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(!head.contains("connection: close"), "{head}");
+        assert!(body.contains("BEGIN CERTIFICATE"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    raw.write(&format!("{GET_CA}{GET_CA}")).await;
+    for _ in 0..2 {
+        let (head, body) = raw.response().await.unwrap();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(body.contains("BEGIN CERTIFICATE"));
+    }
+    // A request split across writes.
+    raw.write("GET /v1/ca HTTP/1.1\r\nho").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    raw.write("st: localhost\r\n\r\n").await;
+    assert!(raw.response().await.unwrap().0.starts_with("http/1.1 200"));
+
+    // An unread request body must not be taken for the next request.
+    raw.write(&format!(
+        "POST /nowhere HTTP/1.1\r\nhost: localhost\r\ncontent-length: 15\r\n\r\nGET / HTTP/1.1\r\n{GET_CA}"
+    ))
+    .await;
+    let (head, _) = raw.response().await.unwrap();
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    if let Some((head, body)) = raw.response().await {
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(body.contains("BEGIN CERTIFICATE"));
+        // And the connection is still usable.
+        raw.write(GET_CA).await;
+        assert!(raw.response().await.unwrap().0.starts_with("http/1.1 200"));
+    }
+
+    // The client's `Connection: close` is honoured.
+    raw.write("GET /v1/ca HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await;
+    let (head, _) = raw.response().await.unwrap();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(raw.response().await.is_none(), "connection must close");
+
+    // HTTP/1.0 without keep-alive closes after the response.
+    let mut raw = Raw::connect(&hub).await;
+    raw.write("GET /v1/ca HTTP/1.0\r\nhost: localhost\r\n\r\n")
+        .await;
+    let (head, _) = raw.response().await.unwrap();
+    assert!(head.starts_with("http/1.0 200"), "{head}");
+    assert!(raw.response().await.is_none(), "connection must close");
+
+    // An idle connection is closed when the hub shuts down.
+    let mut raw = Raw::connect(&hub).await;
+    raw.write(GET_CA).await;
+    assert!(raw.response().await.is_some());
+    tokio::time::timeout(Duration::from_secs(5), hub.stop())
+        .await
+        .expect("shutdown must not wait for idle connections")
+        .unwrap();
+    assert!(raw.response().await.is_none(), "connection must close");
+}
