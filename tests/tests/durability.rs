@@ -106,8 +106,9 @@ async fn hub_down_for_30s_then_back_gets_every_report_exactly_once() {
     }
 
     hub.start().await;
+    // The agents' jittered backoff is capped at 60 s, so the first retry may come that late.
     for agent in &agents {
-        eventually(Duration::from_secs(60), "the outbox to drain", || {
+        eventually(Duration::from_secs(90), "the outbox to drain", || {
             let depth = outbox(agent).1;
             async move { (depth == 0).then_some(()) }
         })
