@@ -108,6 +108,16 @@ pub struct AgentPeer {
     pub serial_hex: String,
 }
 
+impl AgentPeer {
+    /// The caller's identity, attached to the request by the connection (403 when absent).
+    fn of<B>(req: &Request<B>) -> Result<Self, error::ApiError> {
+        req.extensions()
+            .get::<Self>()
+            .cloned()
+            .ok_or(error::ApiError::Forbidden("no agent identity"))
+    }
+}
+
 /// Per-connection facts, attached to every request as an extension.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {

@@ -60,6 +60,19 @@ impl TestAgent {
         )
     }
 
+    /// A new agent enrolled with `hub` through a fresh single-use token (not started).
+    pub fn enrolled(
+        bins: &Binaries,
+        dir: &Path,
+        hub: &crate::hub::TestHub,
+        node: &str,
+        sample: &ResourceSample,
+    ) -> TestAgent {
+        let agent = TestAgent::new(bins, dir, node, sample);
+        agent.enroll_ok(&hub.url(), &hub.token("10m", 1));
+        agent
+    }
+
     /// Enroll and require success.
     pub fn enroll_ok(&self, hub_url: &str, token: &str) {
         let out = self.enroll(hub_url, token);

@@ -135,8 +135,7 @@ async fn bad_requests_get_json_4xx_and_change_nothing() {
     let mut hub = TestHub::init(&bins, scratch.path(), Duration::from_secs(1));
     let addr = hub.start().await.agent_api;
     let sample = samples::board("board", "arm64", 4, 4);
-    let agent = TestAgent::new(&bins, scratch.path(), "board", &sample);
-    agent.enroll_ok(&hub.url(), &hub.token("10m", 1));
+    let agent = TestAgent::enrolled(&bins, scratch.path(), &hub, "board", &sample);
     let client = TlsClient::from_agent_dir(&agent.state, true);
 
     for case in cases() {

@@ -59,13 +59,13 @@ async fn hub_down_for_30s_then_back_gets_every_report_exactly_once() {
     hub.start().await;
     let mut agents = Vec::new();
     for node in ["out-a", "out-b"] {
-        let agent = TestAgent::new(
+        let agent = TestAgent::enrolled(
             &bins,
             scratch.path(),
+            &hub,
             node,
             &samples::board(node, "arm64", 4, 4),
         );
-        agent.enroll_ok(&hub.url(), &hub.token("10m", 1));
         agents.push(agent);
     }
     for agent in &mut agents {
@@ -127,13 +127,13 @@ async fn agent_killed_mid_stream_and_restarted_loses_nothing() {
     let bins = bins!();
     let mut hub = TestHub::init(&bins, scratch.path(), HEARTBEAT);
     hub.start().await;
-    let mut agent = TestAgent::new(
+    let mut agent = TestAgent::enrolled(
         &bins,
         scratch.path(),
+        &hub,
         "crashy",
         &samples::board("crashy", "arm64", 4, 4),
     );
-    agent.enroll_ok(&hub.url(), &hub.token("10m", 1));
     for round in 0..3u32 {
         agent.start();
         // Change the sample every 200 ms so reports stream continuously, then crash.

@@ -24,13 +24,13 @@ async fn three_agents_become_three_flavors_with_their_sampled_capacity() {
     ];
     let mut agents = Vec::new();
     for (node, arch, cpus, mem) in boards {
-        let agent = TestAgent::new(
+        let agent = TestAgent::enrolled(
             &bins,
             scratch.path(),
+            &hub,
             node,
             &samples::board(node, arch, cpus, mem),
         );
-        agent.enroll_ok(&hub.url(), &hub.token("10m", 1));
         agents.push(agent);
     }
     for agent in &mut agents {
@@ -94,13 +94,13 @@ async fn a_stopped_agent_becomes_unavailable_within_three_intervals_and_comes_ba
     let bins = bins!();
     let mut hub = TestHub::init(&bins, scratch.path(), HEARTBEAT);
     hub.start().await;
-    let mut agent = TestAgent::new(
+    let mut agent = TestAgent::enrolled(
         &bins,
         scratch.path(),
+        &hub,
         "edge-1",
         &samples::board("edge-1", "arm64", 4, 4),
     );
-    agent.enroll_ok(&hub.url(), &hub.token("10m", 1));
     agent.start();
     let available = |want: bool| {
         let f = hub.flavor_of("edge-1");

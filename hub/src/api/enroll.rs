@@ -84,11 +84,7 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let peer = req
-        .extensions()
-        .get::<AgentPeer>()
-        .cloned()
-        .ok_or(ApiError::Forbidden("no agent identity"))?;
+    let peer = AgentPeer::of(&req)?;
     let request: RenewRequest = body::read_json(req).await?;
     let cert = sign(state, &request.csr_pem, &peer.node)?;
     record(state, &peer.node, &cert).await?;

@@ -25,11 +25,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let metrics = &state.metrics;
-    let peer = req
-        .extensions()
-        .get::<AgentPeer>()
-        .cloned()
-        .ok_or(ApiError::Forbidden("no agent identity"))?;
+    let peer = AgentPeer::of(&req)?;
     let batch: ReportBatch = body::read_json(req)
         .await
         .inspect_err(|e| metrics.reports_rejected(e.code(), 1))?;
