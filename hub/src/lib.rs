@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod liveness;
 pub mod lrm;
 pub mod pki;
+pub mod rear;
 pub mod registry;
 pub mod server;
 pub mod shutdown;

@@ -8,6 +8,7 @@
 //! about what the objects mean.
 
 mod json;
+mod kinds;
 pub(crate) mod sqlite;
 pub mod typed;
 

@@ -7,16 +7,33 @@
 //! * [`agent`]: the agent ↔ hub messages (enrollment, certificate renewal, reports).
 //! * [`identity`]: the URI SANs that name agents and nodes in certificates.
 //! * [`token`]: the bootstrap token format (`<id>.<secret>@sha256:<ca hash>`).
+//! * [`configuration`], [`phase`]: what a buyer asks for; the shared status vocabulary.
+//! * [`rear`]: the REAR v2 wire messages (flavors, reserve, transaction, purchase, contract).
+//! * [`partition`], [`service`]: partition arithmetic under a partitionability policy; Service flavor data.
+//! * [`selector`]: selectors and filters, their evaluation, and the `filter[...]` query grammar.
+//! * [`solver`], [`discovery`], [`reservation`], [`allocation`], [`network`]: the FLUIDOS
+//!   custom resources of the consumer and provider flows (CR form).
 //!
 //! This crate must not depend on tokio, hyper, rustls, kube, rusqlite or sysinfo: both the
 //! edge agent and the hub link it, and the agent binary has a size budget.
 
 pub mod agent;
+pub mod allocation;
+pub mod configuration;
+pub mod discovery;
 pub mod flavor;
 pub mod identity;
 pub mod meta;
+pub mod network;
 pub mod node;
+pub mod partition;
+pub mod phase;
 pub mod quantity;
+pub mod rear;
+pub mod reservation;
+pub mod selector;
+pub mod service;
+pub mod solver;
 pub mod token;
 
 pub use quantity::Quantity;

@@ -1,0 +1,9 @@
+//! REAR v2 between FLUIDOS nodes: the provider gateway (list, reserve, purchase) and the
+//! consumer-side client.
+//!
+//! * [`trust`]: mutual-TLS configurations for REAR (node certificate, peer CA bundles, pinned
+//!   fingerprints) and the peer node identity of a connection.
+//! * [`client`]: an HTTP(S) client for peers with per-request deadlines and bounded bodies.
+
+pub mod client;
+pub mod trust;
