@@ -21,3 +21,4 @@ CREATE TABLE IF NOT EXISTS store_meta (
 
 INSERT INTO store_meta (key, value) VALUES ('schema_version', 1) ON CONFLICT (key) DO NOTHING;
 INSERT INTO store_meta (key, value) VALUES ('rv', 0) ON CONFLICT (key) DO NOTHING;
+CREATE INDEX IF NOT EXISTS objects_by_rv ON objects (rv);

@@ -3,8 +3,11 @@
 //!
 //! Several processes may open the same file (the CLI while the hub runs): WAL mode, a busy
 //! timeout, `BEGIN IMMEDIATE` writes and a resourceVersion counter kept in the database make
-//! that safe. Watchers only see writes made through their own process's handle.
+//! that safe. Creates and updates committed by another process (the CLI creating a Solver)
+//! reach this process's watchers too, within [`EXTERNAL_POLL`] (see [`external`]); deletions
+//! made elsewhere are not announced.
 
+mod external;
 mod ops;
 
 use std::path::{Path, PathBuf};
@@ -12,12 +15,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{broadcast, oneshot};
 
 use super::{BUSY_TIMEOUT, BoxFuture, Store, StoreError, StoredObject, WATCH_CAPACITY, WatchEvent};
 use ops::{Core, Key};
+
+/// How often the store thread looks for commits made by other processes.
+pub const EXTERNAL_POLL: Duration = Duration::from_millis(100);
 
 /// Work for the store thread.
 type Job = Box<dyn FnOnce(&mut Core) + Send>;
@@ -80,15 +87,11 @@ impl SqliteStore {
         let (events, _) = broadcast::channel(WATCH_CAPACITY);
         let writes = Arc::new(AtomicU64::new(0));
         let mut core = Core::new(conn, events.clone(), Arc::clone(&writes));
+        core.start_external_watch()?;
         let (jobs, rx) = mpsc::channel::<Job>();
         let worker = std::thread::Builder::new()
             .name("fluidos-store".to_owned())
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job(&mut core);
-                }
-                tracing::debug!("store thread stopped");
-            })
+            .spawn(move || run_store_thread(&mut core, &rx))
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         tracing::debug!(path = %path.display(), "store opened");
         Ok(Arc::new(Self {
@@ -127,6 +130,25 @@ impl SqliteStore {
             result.await.map_err(|_| StoreError::Closed)?
         })
     }
+}
+
+/// Run jobs until every sender is gone; between jobs, announce other processes' commits.
+fn run_store_thread(core: &mut Core, rx: &mpsc::Receiver<Job>) {
+    let mut polled = Instant::now();
+    loop {
+        match rx.recv_timeout(EXTERNAL_POLL) {
+            Ok(job) => job(core),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if polled.elapsed() >= EXTERNAL_POLL {
+            polled = Instant::now();
+            if let Err(error) = core.poll_external() {
+                tracing::warn!(%error, "cannot read other processes' store changes");
+            }
+        }
+    }
+    tracing::debug!("store thread stopped");
 }
 
 impl Drop for SqliteStore {

@@ -101,7 +101,7 @@ impl Key {
     }
 
     /// A stored row as an object; bad JSON is [`StoreError::Invalid`], never a panic.
-    fn decode(&self, rv: i64, text: &str) -> Result<StoredObject, StoreError> {
+    pub(super) fn decode(&self, rv: i64, text: &str) -> Result<StoredObject, StoreError> {
         let invalid = |what: String| {
             StoreError::Invalid(format!(
                 "stored {} {}/{}: {what}",
@@ -119,9 +119,13 @@ impl Key {
 
 /// The connection plus where committed writes are announced.
 pub(super) struct Core {
-    conn: Connection,
-    events: broadcast::Sender<WatchEvent>,
+    pub(super) conn: Connection,
+    pub(super) events: broadcast::Sender<WatchEvent>,
     writes: Arc<AtomicU64>,
+    /// Highest resourceVersion announced to watchers (ours or another process's).
+    pub(super) announced_rv: u64,
+    /// `PRAGMA data_version` at the last look for other processes' commits.
+    pub(super) data_version: i64,
 }
 
 impl Core {
@@ -134,6 +138,8 @@ impl Core {
             conn,
             events,
             writes,
+            announced_rv: 0,
+            data_version: 0,
         }
     }
 
@@ -278,6 +284,7 @@ impl Core {
         if let Some(event) = event {
             tx.commit()?;
             self.writes.fetch_add(1, Ordering::Relaxed);
+            self.announced_rv = self.announced_rv.max(event.object().resource_version);
             // No receiver is not an error: nobody is watching.
             let _ = self.events.send(event);
         }
