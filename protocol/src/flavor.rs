@@ -28,9 +28,12 @@ pub const NETWORK_PROPERTY: &str = "networkProperty";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Flavor {
-    /// Always [`FLAVOR_API_VERSION`].
+    /// [`FLAVOR_API_VERSION`]; empty (and then omitted) when embedded in a PeeringCandidate or
+    /// a Contract, as Go writes those.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub api_version: String,
-    /// Always [`FLAVOR_KIND`].
+    /// [`FLAVOR_KIND`]; empty (and then omitted) when embedded, like `api_version`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
     /// Object metadata; the name is the REAR `flavorID`.
     pub metadata: ObjectMeta,

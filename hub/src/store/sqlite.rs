@@ -24,7 +24,7 @@ use super::{BUSY_TIMEOUT, BoxFuture, Store, StoreError, StoredObject, WATCH_CAPA
 use ops::{Core, Key};
 
 /// How often the store thread looks for commits made by other processes.
-pub const EXTERNAL_POLL: Duration = Duration::from_millis(100);
+pub(crate) const EXTERNAL_POLL: Duration = Duration::from_millis(100);
 
 /// Work for the store thread.
 type Job = Box<dyn FnOnce(&mut Core) + Send>;
