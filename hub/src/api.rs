@@ -10,7 +10,7 @@
 //! Idle keep-alive connections hold only their TLS stream: a hyper connection (with its read and
 //! write buffers) exists only while a request is being served (see `api/idle.rs`).
 
-mod body;
+pub(crate) mod body;
 mod enroll;
 pub mod error;
 mod idle;

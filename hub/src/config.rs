@@ -14,6 +14,10 @@ use fluidos_protocol::flavor::{Location, Partitionability, Price};
 use fluidos_protocol::identity::valid_domain;
 use serde::Deserialize;
 
+pub mod rear;
+
+pub use rear::{RearConfig, RearFile};
+
 use crate::lrm::flavor::{DEFAULT_CHANGE_THRESHOLD, FlavorSettings, default_partitionability};
 use crate::telemetry::LogFormat;
 
@@ -65,7 +69,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key,
         reason: reason.into(),
@@ -101,6 +105,8 @@ pub struct ConfigArgs {
     pub log_format: Option<LogFormat>,
     /// `--log` / `FLUIDOS_HUB_LOG`.
     pub log: Option<String>,
+    /// `--rear-listen` / `FLUIDOS_HUB_REAR_LISTEN`.
+    pub rear_listen: Option<SocketAddr>,
 }
 
 /// The TOML config file. Every key is optional; unknown keys are errors.
@@ -133,6 +139,8 @@ pub struct FileConfig {
     pub partitionability: Option<PartitionabilityFile>,
     /// Flavor location when the agent reports none.
     pub location: Option<LocationFile>,
+    /// REAR gateway, peers and trust.
+    pub rear: Option<RearFile>,
 }
 
 /// `[price]`.
@@ -217,6 +225,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter.
     pub log: String,
+    /// REAR gateway, peers and trust.
+    pub rear: RearConfig,
 }
 
 impl Config {
@@ -230,7 +240,9 @@ impl Config {
         }
         .into();
         let default_state = if up { UP_STATE_DIR } else { DEFAULT_STATE_DIR };
+        let rear = RearConfig::resolve(file.rear.unwrap_or_default(), args.rear_listen, up)?;
         let config = Self {
+            rear,
             state_dir: args
                 .state_dir
                 .clone()

@@ -24,6 +24,7 @@ use crate::hub_identity::{self, HubIdentity, HubIdentityError};
 use crate::ingest::{IngestError, Ingestor};
 use crate::lrm::{Lrm, LrmConfig, LrmError};
 use crate::pki::{Pki, PkiError};
+use crate::rear::node::{RearInputs, RearListeners, RearNode};
 use crate::registry::{Registry, RegistryError};
 use crate::store::{DB_FILE, SqliteStore, Store, StoreError};
 use crate::{liveness, shutdown};
@@ -88,6 +89,9 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// REAR could not start.
+    #[error(transparent)]
+    Rear(#[from] crate::rear::node::RearStartError),
     /// A blocking task died.
     #[error("background task failed")]
     Join(#[from] tokio::task::JoinError),
@@ -148,8 +152,11 @@ pub struct Opened {
 /// Flavors, revocations.
 pub async fn open(config: &Config) -> Result<Opened, ServerError> {
     let dir = config.state_dir.clone();
-    let (identity, pki, tls, registry, store, revoked) =
+    let (mut identity, pki, tls, registry, store, revoked) =
         tokio::task::spawn_blocking(move || open_files(&dir)).await??;
+    if !config.rear.advertise.is_empty() {
+        identity.rear_address.clone_from(&config.rear.advertise);
+    }
     let (pki, registry) = (Arc::new(pki), Arc::new(registry));
     let store: Arc<dyn Store> = store;
     let ingestor = Arc::new(Ingestor::load(Arc::clone(&registry)).await?);
@@ -222,6 +229,9 @@ impl Hub {
         config: Config,
         shutdown: CancellationToken,
     ) -> Result<RunningHub, ServerError> {
+        let mut config = config;
+        let rear_listeners = bind_rear(&config.rear).await?;
+        config.rear.advertise = config.rear.advertised(rear_listeners.tls.1);
         let Opened { app, store } = open(&config).await?;
         let (agent, agent_addr) = bind(config.agent_listen).await?;
         let (admin, admin_addr) = bind(config.admin_listen).await?;
@@ -234,10 +244,29 @@ impl Hub {
             config.heartbeat,
             &shutdown,
         );
+        let inputs = RearInputs {
+            config: &config.rear,
+            state_dir: &config.state_dir,
+            pki: &app.pki,
+            me: app.identity.node_identity(),
+            store: Arc::clone(&store),
+            namespace: fluidos_protocol::DEFAULT_NAMESPACE.to_owned(),
+        };
+        let rear = crate::rear::node::start(inputs, rear_listeners, &tracker, &shutdown).await;
+        tracker.close();
+        let rear = match rear {
+            Ok(rear) => rear,
+            Err(error) => {
+                shutdown.cancel();
+                tracker.wait().await;
+                return Err(error.into());
+            }
+        };
         ready.store(true, Ordering::Release);
         tracing::info!(
             agent_api = %agent_addr,
             admin = %admin_addr,
+            rear = %rear.addr,
             identity = %app.identity.uri(),
             heartbeat_seconds = config.heartbeat.as_secs(),
             "hub serving"
@@ -245,6 +274,7 @@ impl Hub {
         Ok(RunningHub {
             agent_addr,
             admin_addr,
+            rear,
             store,
             state_dir: config.state_dir,
             app,
@@ -254,7 +284,7 @@ impl Hub {
     }
 }
 
-/// Every long-running task of the hub, on one closed tracker.
+/// Every long-running task of the hub but REAR's, on one tracker (closed by the caller).
 fn spawn_tasks(
     app: &Arc<AppState>,
     agent: TcpListener,
@@ -298,8 +328,17 @@ fn spawn_tasks(
         token.cancelled().await;
         ready.store(false, Ordering::Release);
     });
-    tracker.close();
     tracker
+}
+
+/// Bind the REAR listeners (HTTPS, and plain HTTP when enabled).
+async fn bind_rear(config: &crate::config::RearConfig) -> Result<RearListeners, ServerError> {
+    let tls = bind(config.listen).await?;
+    let plain = match config.plain_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    Ok(RearListeners { tls, plain })
 }
 
 /// A started hub.
@@ -308,6 +347,8 @@ pub struct RunningHub {
     pub agent_addr: SocketAddr,
     /// Bound admin address.
     pub admin_addr: SocketAddr,
+    /// REAR gateway and provider.
+    pub rear: RearNode,
     /// The resource store (Flavors).
     pub store: Arc<dyn Store>,
     /// The state directory.
@@ -391,6 +432,12 @@ pub struct RunFile {
     pub pid: u32,
     /// Heartbeat interval of the running hub, seconds.
     pub heartbeat_seconds: u64,
+    /// REAR gateway `ip:port` (HTTPS, mutual TLS).
+    #[serde(default)]
+    pub rear: Option<SocketAddr>,
+    /// REAR plain-HTTP listener, when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rear_plain: Option<SocketAddr>,
 }
 
 impl RunFile {

@@ -36,6 +36,8 @@ pub(crate) async fn start(config: Config, token: CancellationToken) -> anyhow::R
         admin: hub.admin_addr,
         pid: std::process::id(),
         heartbeat_seconds,
+        rear: Some(hub.rear.addr),
+        rear_plain: hub.rear.plain_addr,
     };
     if let Err(error) = run_file.write(&state_dir) {
         let _ = hub.stop().await;

@@ -100,9 +100,18 @@ impl Provider {
             return;
         };
         let ended = matches!(event, WatchEvent::Deleted(_)) || !is_active(contract.status.as_ref());
+        if !ended {
+            return;
+        }
         let tx = &contract.spec.transaction_id;
-        let ours = self.ledger().get(tx).is_some_and(|c| matches!(c.stage, Stage::Sold { .. }));
-        if ended && ours && let Some(c) = self.ledger().remove(tx) {
+        let released = {
+            let mut ledger = self.ledger();
+            let ours = ledger
+                .get(tx)
+                .is_some_and(|c| matches!(c.stage, Stage::Sold { .. }));
+            if ours { ledger.remove(tx) } else { None }
+        };
+        if let Some(c) = released {
             tracing::info!(contract = %obj.name, "contract ended; capacity released");
             self.release_sold(&c, &obj.name).await;
         }
