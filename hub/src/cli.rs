@@ -5,9 +5,17 @@
 //! errors.
 
 mod agents;
+mod contracts;
+#[cfg(test)]
+mod fixtures;
 mod flavors;
 mod init;
+mod peers;
+mod remote;
 pub(crate) mod run;
+mod solve;
+mod solve_report;
+mod state;
 mod table;
 mod token;
 
@@ -18,13 +26,18 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use contracts::{ContractsArgs, ContractsCommand};
+pub use peers::PeersArgs;
+pub use solve::SolveArgs;
+
 use crate::config::{Config, ConfigArgs, FileConfig, Profile};
 use crate::telemetry::{self, LogFormat};
 
 /// Exit status of usage and configuration errors (`EX_USAGE`).
 pub const EXIT_USAGE: u8 = 64;
 
-/// FLUIDOS node for the edge: enrolls agents over mutual TLS and keeps one Flavor per board.
+/// FLUIDOS node for the edge: enrolls agents over mutual TLS, keeps one Flavor per board, and
+/// buys and sells resources with other FLUIDOS nodes over REAR.
 #[derive(Debug, Parser)]
 #[command(name = "fluidos-hub", version, propagate_version = true)]
 pub struct Args {
@@ -57,8 +70,15 @@ pub enum Command {
     Token(TokenCommand),
     /// List enrolled agents, or revoke one.
     Agents(AgentsArgs),
-    /// List the Flavors in the store.
+    /// List the Flavors in the store, or (--remote) those every REAR peer offers.
     Flavors(FlavorsArgs),
+    /// Find, reserve and buy a K8Slice from a peer through the running hub, following each
+    /// step; prints the Contract bought.
+    Solve(SolveArgs),
+    /// List the Contracts bought and sold, or terminate one this hub sold.
+    Contracts(ContractsArgs),
+    /// List the REAR peers (configured and KnownClusters) and the peer trust settings.
+    Peers(PeersArgs),
     /// Local demo: init if needed, run the hub, enroll and run a local agent, show its Flavor.
     Up(ListenArgs),
 }
@@ -92,6 +112,9 @@ pub struct ListenArgs {
     /// Heartbeat interval expected from agents, e.g. `10s` [default: 10s].
     #[arg(long, env = "FLUIDOS_HUB_HEARTBEAT", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub heartbeat: Option<Duration>,
+    /// REAR gateway address (HTTPS, mutual TLS) [default: 0.0.0.0:3004; `up`: 127.0.0.1:3004].
+    #[arg(long, env = "FLUIDOS_HUB_REAR_LISTEN", value_name = "ADDR")]
+    pub rear_listen: Option<SocketAddr>,
 }
 
 /// `token` subcommands.
@@ -136,6 +159,19 @@ pub struct FlavorsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// Same as `-o json`.
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
+    /// Ask every REAR peer ([rear].peers and KnownClusters) for its Flavors instead.
+    #[arg(long)]
+    pub remote: bool,
+}
+
+impl FlavorsArgs {
+    /// The output format, `--json` included.
+    pub fn format(&self) -> Output {
+        if self.json { Output::Json } else { self.output }
+    }
 }
 
 /// Output formats of the listing commands (`yaml` only for `flavors`).
@@ -169,6 +205,7 @@ impl Args {
             },
             agent_listen: listen.agent_listen,
             admin_listen: listen.admin_listen,
+            rear_listen: listen.rear_listen,
             heartbeat: listen.heartbeat,
             log_format: self.log_format,
             log: self.log.clone(),
@@ -229,7 +266,11 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             token::create(&config, ttl, uses).await
         }
         Command::Agents(args) => agents::run(&config, &args).await,
-        Command::Flavors(args) => flavors::run(&config, args.output).await,
+        Command::Flavors(args) if args.remote => remote::run(&config, args.format()).await,
+        Command::Flavors(args) => flavors::run(&config, args.format()).await,
+        Command::Solve(args) => solve::run(&config, &args).await,
+        Command::Contracts(args) => contracts::run(&config, &args).await,
+        Command::Peers(args) => peers::run(&config, &args).await,
         Command::Up(_) => crate::up::run(config).await,
     }
 }
@@ -293,5 +334,44 @@ mod tests {
             })
         ));
         assert!(Args::try_parse_from(["fluidos-hub", "token", "create", "--uses", "0"]).is_err());
+    }
+
+    #[test]
+    fn rear_commands_parse() {
+        let parse = |argv: &[&str]| Args::try_parse_from(argv).map(|a| a.command);
+        let f = parse(&["fluidos-hub", "flavors", "--remote", "--json"]).unwrap();
+        assert!(matches!(f, Command::Flavors(ref a) if a.remote && a.format() == Output::Json));
+        assert!(parse(&["fluidos-hub", "flavors", "--json", "-o", "yaml"]).is_err());
+        let c = parse(&["fluidos-hub", "contracts", "--json"]).unwrap();
+        assert!(matches!(
+            c,
+            Command::Contracts(ContractsArgs {
+                json: true,
+                command: None
+            })
+        ));
+        let t = parse(&["fluidos-hub", "contracts", "terminate", "contract-x"]).unwrap();
+        assert!(matches!(
+            t,
+            Command::Contracts(ContractsArgs {
+                command: Some(ContractsCommand::Terminate { ref name }),
+                ..
+            }) if name == "contract-x"
+        ));
+        assert!(matches!(
+            parse(&["fluidos-hub", "peers"]).unwrap(),
+            Command::Peers(PeersArgs { json: false })
+        ));
+        let s = parse(&[
+            "fluidos-hub",
+            "solve",
+            "--cpu",
+            "2",
+            "--memory",
+            "4Gi",
+            "--timeout",
+            "5s",
+        ]);
+        assert!(matches!(s, Ok(Command::Solve(ref a)) if a.timeout == Duration::from_secs(5)));
     }
 }

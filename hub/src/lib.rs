@@ -16,6 +16,7 @@ pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod consumer;
 pub mod hub_identity;
 pub mod ingest;
 pub mod liveness;

@@ -5,10 +5,12 @@
 //!   fingerprints) and the peer node identity of a connection.
 //! * [`client`]: an HTTP(S) client for peers with per-request deadlines and bounded bodies.
 
+pub mod calls;
 pub mod catalog;
 pub mod client;
-pub mod calls;
+pub mod gateway;
 pub mod ledger;
+pub mod node;
 pub mod peering;
 pub mod provider;
 pub mod trust;

@@ -20,7 +20,10 @@ pub fn wire_type_name(type_identifier: &str) -> String {
     TYPE_NAMES
         .iter()
         .find(|(cr, _)| cr.eq_ignore_ascii_case(type_identifier))
-        .map_or_else(|| type_identifier.to_ascii_lowercase(), |(_, w)| (*w).to_owned())
+        .map_or_else(
+            || type_identifier.to_ascii_lowercase(),
+            |(_, w)| (*w).to_owned(),
+        )
 }
 
 /// The CR type identifier (`K8Slice`) of a wire name (`k8slice`, any case); unknown names are

@@ -60,7 +60,9 @@ impl Phase {
             Phase::Pending,
             Phase::Inactive,
         ];
-        ALL.into_iter().find(|p| p.as_str() == s).unwrap_or_default()
+        ALL.into_iter()
+            .find(|p| p.as_str() == s)
+            .unwrap_or_default()
     }
 
     /// `Solved`, `Failed` or `Timed Out`.
@@ -144,7 +146,10 @@ mod tests {
 
     #[test]
     fn phases_use_upstream_spellings() {
-        assert_eq!(serde_json::to_string(&Phase::TimedOut).unwrap(), "\"Timed Out\"");
+        assert_eq!(
+            serde_json::to_string(&Phase::TimedOut).unwrap(),
+            "\"Timed Out\""
+        );
         let p: Phase = serde_json::from_str("\"Timed Out\"").unwrap();
         assert_eq!(p, Phase::TimedOut);
         let unknown: Phase = serde_json::from_str("\"Whatever\"").unwrap();

@@ -50,10 +50,20 @@ pub fn purchase_transaction_id(path: &str) -> Option<&str> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReserveRequest {
     /// The flavor to reserve.
-    #[serde(rename = "flavorID", alias = "flavorId", alias = "flavorid", alias = "FlavorID")]
+    #[serde(
+        rename = "flavorID",
+        alias = "flavorId",
+        alias = "flavorid",
+        alias = "FlavorID"
+    )]
     pub flavor_id: String,
     /// The buyer (upstream's key holds a whole identity).
-    #[serde(rename = "buyerID", alias = "buyerId", alias = "buyer", alias = "Buyer")]
+    #[serde(
+        rename = "buyerID",
+        alias = "buyerId",
+        alias = "buyer",
+        alias = "Buyer"
+    )]
     pub buyer: WireNodeIdentity,
     /// What part of the flavor (absent: all of it).
     #[serde(
@@ -68,7 +78,11 @@ pub struct ReserveRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireTransaction {
     /// Transaction id (DNS-label safe).
-    #[serde(rename = "transactionID", alias = "transactionId", alias = "transactionid")]
+    #[serde(
+        rename = "transactionID",
+        alias = "transactionId",
+        alias = "transactionid"
+    )]
     pub transaction_id: String,
     /// The reserved flavor.
     #[serde(rename = "flavorID", alias = "flavorId", alias = "flavorid")]
@@ -80,7 +94,12 @@ pub struct WireTransaction {
     #[serde(alias = "Buyer")]
     pub buyer: WireNodeIdentity,
     /// Buyer cluster id (upstream: the buyer's Liqo id).
-    #[serde(rename = "clusterID", alias = "clusterId", alias = "clusterid", default)]
+    #[serde(
+        rename = "clusterID",
+        alias = "clusterId",
+        alias = "clusterid",
+        default
+    )]
     pub cluster_id: String,
     /// RFC 3339 expiry of the hold.
     #[serde(rename = "expirationTime", alias = "expirationtime", default)]
@@ -91,7 +110,12 @@ pub struct WireTransaction {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireLiqoCredentials {
     /// Cluster id.
-    #[serde(rename = "clusterID", alias = "clusterId", alias = "clusterid", default)]
+    #[serde(
+        rename = "clusterID",
+        alias = "clusterId",
+        alias = "clusterid",
+        default
+    )]
     pub cluster_id: String,
     /// Base64 kubeconfig (empty when the provider grants no cluster access).
     #[serde(default)]
@@ -128,7 +152,11 @@ pub struct WireContract {
     #[serde(rename = "contractID", alias = "contractId", alias = "contractid")]
     pub contract_id: String,
     /// The transaction it concludes.
-    #[serde(rename = "transactionID", alias = "transactionId", alias = "transactionid")]
+    #[serde(
+        rename = "transactionID",
+        alias = "transactionId",
+        alias = "transactionid"
+    )]
     pub transaction_id: String,
     /// The flavor as sold (pre-sale state).
     pub flavor: WireFlavor,

@@ -19,6 +19,8 @@ pub struct RunInfo {
     pub agent_api: SocketAddr,
     /// Admin (plain HTTP).
     pub admin: SocketAddr,
+    /// REAR gateway (HTTPS, mutual TLS).
+    pub rear: SocketAddr,
 }
 
 /// A hub process and its state directory.
@@ -31,12 +33,20 @@ pub struct TestHub {
     daemon: Option<Daemon>,
     /// Addresses of the current (or last) run.
     pub addrs: Option<RunInfo>,
+    /// Config file passed with `--config`, if any.
+    pub config: Option<PathBuf>,
+    name: String,
 }
 
 impl TestHub {
     /// `fluidos-hub --state-dir <dir>/hub init --domain test.fluidos`.
     pub fn init(bins: &Binaries, dir: &Path, heartbeat: Duration) -> TestHub {
-        let state = dir.join("hub");
+        Self::init_named(bins, dir, "hub", heartbeat)
+    }
+
+    /// Like [`TestHub::init`], in `<dir>/<name>` (several hubs in one scratch directory).
+    pub fn init_named(bins: &Binaries, dir: &Path, name: &str, heartbeat: Duration) -> TestHub {
+        let state = dir.join(name);
         let state_s = state.to_string_lossy().into_owned();
         run_ok(
             &bins.hub,
@@ -48,7 +58,48 @@ impl TestHub {
             heartbeat,
             daemon: None,
             addrs: None,
+            config: None,
+            name: name.to_owned(),
         }
+    }
+
+    /// The hub's CA certificate (what peers trust).
+    pub fn ca_file(&self) -> PathBuf {
+        self.state.join("ca.crt")
+    }
+
+    /// The node id from `identity.json`.
+    pub fn node_id(&self) -> String {
+        let bytes = std::fs::read(self.state.join("identity.json")).expect("identity.json");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("identity JSON");
+        v["nodeID"].as_str().expect("nodeID").to_owned()
+    }
+
+    /// Write `toml` as this hub's config file (used from the next start on).
+    pub fn set_config(&mut self, toml: &str) {
+        let path = self.state.with_file_name(format!("{}.toml", self.name));
+        std::fs::write(&path, toml).expect("write config");
+        self.config = Some(path);
+    }
+
+    /// Run the CLI against this hub's state directory; returns (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let state = self.state_arg();
+        let mut full: Vec<&str> = vec!["--state-dir", &state];
+        let config = self
+            .config
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned());
+        if let Some(config) = &config {
+            full.extend(["--config", config]);
+        }
+        full.extend(args);
+        let out = run(&self.bins.hub, &full);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     fn state_arg(&self) -> String {
@@ -61,20 +112,32 @@ impl TestHub {
         let agent_listen = self
             .addrs
             .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.agent_api.to_string());
+        let rear_listen = self
+            .addrs
+            .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.rear.to_string());
         let hb = format!("{}ms", self.heartbeat.as_millis());
         let state = self.state_arg();
-        let args = [
-            "--state-dir",
-            &state,
+        let config = self
+            .config
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned());
+        let mut args: Vec<&str> = vec!["--state-dir", &state];
+        if let Some(config) = &config {
+            args.extend(["--config", config]);
+        }
+        args.extend([
             "run",
             "--agent-listen",
             &agent_listen,
             "--admin-listen",
             "127.0.0.1:0",
+            "--rear-listen",
+            &rear_listen,
             "--heartbeat",
             &hb,
-        ];
-        let daemon = Daemon::spawn(&self.bins.hub, &args, &self.state.with_file_name("hub-log"));
+        ]);
+        let log = self.state.with_file_name(format!("{}-log", self.name));
+        let daemon = Daemon::spawn(&self.bins.hub, &args, &log);
         self.daemon = Some(daemon);
         let path = self.state.join("run.json");
         let info: RunInfo = crate::eventually(Duration::from_secs(30), "hub run.json", || {

@@ -8,6 +8,7 @@
 //! * [`hub`]: a hub in a temporary state directory, driven through its CLI.
 //! * [`agent`]: an agent with a fixed-sample file, driven through its CLI.
 //! * [`raw`]: a bare TLS/mTLS HTTP client for the negative tests.
+//! * [`rear`]: REAR clients acting as a hub, trust configs, direct store reads.
 //! * [`samples`]: fixed resource samples.
 
 pub mod agent;
@@ -15,6 +16,8 @@ pub mod hub;
 pub mod load;
 pub mod process;
 pub mod raw;
+pub mod rear;
+pub mod rearbench;
 pub mod samples;
 
 pub use process::Binaries;

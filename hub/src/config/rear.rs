@@ -78,7 +78,11 @@ impl RearConfig {
         listen_flag: Option<SocketAddr>,
         loopback: bool,
     ) -> Result<Self, ConfigError> {
-        let ip: [u8; 4] = if loopback { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
+        let ip: [u8; 4] = if loopback {
+            [127, 0, 0, 1]
+        } else {
+            [0, 0, 0, 0]
+        };
         let fingerprints = file
             .trusted_fingerprints
             .unwrap_or_default()
@@ -154,7 +158,10 @@ mod tests {
         assert_eq!(c.transaction_ttl, Duration::from_secs(3600));
         assert!(!c.allow_plain_peers);
         assert!(c.plain_listen.is_none());
-        assert_eq!(c.advertised("0.0.0.0:3004".parse().unwrap()), "127.0.0.1:3004");
+        assert_eq!(
+            c.advertised("0.0.0.0:3004".parse().unwrap()),
+            "127.0.0.1:3004"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use hyper::body::Bytes;
 use serde::de::DeserializeOwned;
 
 use fluidos_protocol::rear::{
-    PATH_FLAVORS, PATH_FLAVORS_K8SLICE, PATH_FLAVORS_SERVICE, PATH_RESERVATIONS,
-    PurchaseRequest, ReserveRequest, WireContract, WireFlavor, WireTransaction, purchase_path,
+    PATH_FLAVORS, PATH_FLAVORS_K8SLICE, PATH_FLAVORS_SERVICE, PATH_RESERVATIONS, PurchaseRequest,
+    ReserveRequest, WireContract, WireFlavor, WireTransaction, purchase_path,
 };
 use fluidos_protocol::selector::{FilterSet, encode_k8slice_query, encode_service_query};
 
@@ -215,7 +215,10 @@ mod tests {
         let path = list_path(Some(&filters));
         assert!(path.starts_with("/api/v2/flavors/k8slice?"), "{path}");
         assert!(path.contains("cpu"), "{path}");
-        assert!(!path.contains("architecture"), "regex must not be sent: {path}");
+        assert!(
+            !path.contains("architecture"),
+            "regex must not be sent: {path}"
+        );
     }
 
     #[test]

@@ -102,9 +102,9 @@ impl Catalog {
     }
 
     /// Run `f` over every entry, in name order, under one read lock.
-    pub fn for_each(&self, mut f: impl FnMut(&Entry)) {
+    pub fn for_each(&self, f: impl FnMut(&Entry)) {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        entries.values().for_each(|e| f(e));
+        entries.values().for_each(f);
     }
 
     /// Number of Flavors.

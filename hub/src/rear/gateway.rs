@@ -55,7 +55,8 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(IDLE_TIMEOUT);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(IDLE_TIMEOUT);
     let acceptor = tls.map(TlsAcceptor::from);
     loop {
         let (tcp, remote) = tokio::select! {
@@ -80,7 +81,10 @@ pub async fn serve(
         );
         tokio::spawn(conn.instrument(span));
     }
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("REAR connections still open after the grace period; closing them");
     }
 }
@@ -132,7 +136,9 @@ fn service(
         let provider = Arc::clone(&provider);
         let caller = caller.clone();
         Box::pin(async move { Ok::<_, Infallible>(handle(&provider, &caller, req).await) })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, Infallible>> + Send>>
+            as std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<Reply, Infallible>> + Send>,
+            >
     })
 }
 
@@ -182,7 +188,13 @@ async fn handle(provider: &Provider, caller: &Caller, req: Request<Incoming>) ->
 }
 
 fn known_path(path: &str) -> bool {
-    [PATH_FLAVORS, PATH_FLAVORS_K8SLICE, PATH_FLAVORS_SERVICE, PATH_RESERVATIONS].contains(&path)
+    [
+        PATH_FLAVORS,
+        PATH_FLAVORS_K8SLICE,
+        PATH_FLAVORS_SERVICE,
+        PATH_RESERVATIONS,
+    ]
+    .contains(&path)
         || purchase_transaction_id(path).is_some()
 }
 

@@ -15,7 +15,10 @@ use fluidos_protocol::flavor::{Characteristics, Partitionability};
 use fluidos_protocol::partition::{self, PartitionError};
 
 /// What a commitment takes from a Flavor.
-#[expect(clippy::large_enum_variant, reason = "a few per flavor; boxing buys nothing")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a few per flavor; boxing buys nothing"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// All of it.
@@ -152,9 +155,8 @@ impl Ledger {
         claim: &Claim,
         now: i64,
     ) -> Option<&Commitment> {
-        self.on_flavor(flavor_id, now).find(|c| {
-            c.buyer_id == buyer_id && c.stage == Stage::Held && &c.claim == claim
-        })
+        self.on_flavor(flavor_id, now)
+            .find(|c| c.buyer_id == buyer_id && c.stage == Stage::Held && &c.claim == claim)
     }
 
     /// What the Flavor still offers: `None` when it is taken as a whole or nothing sellable

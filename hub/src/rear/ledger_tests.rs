@@ -53,13 +53,17 @@ fn held(tx: &str, claim: Claim, expires_at: i64) -> Commitment {
 #[test]
 fn partitions_deduct_until_nothing_fits() {
     let mut l = Ledger::new();
-    let c = l.claim("f", &capacity(), &policy(), Some(&part("3", "1Gi")), 0).unwrap();
+    let c = l
+        .claim("f", &capacity(), &policy(), Some(&part("3", "1Gi")), 0)
+        .unwrap();
     l.insert(held("t1", c, 100));
     let left = l.offered("f", &capacity(), 10).unwrap();
     assert_eq!(left.cpu, q("1"));
     let err = l.claim("f", &capacity(), &policy(), Some(&part("2", "1Gi")), 10);
     assert!(matches!(err, Err(ClaimError::DoesNotFit(_))), "{err:?}");
-    let c = l.claim("f", &capacity(), &policy(), Some(&part("1", "1Gi")), 10).unwrap();
+    let c = l
+        .claim("f", &capacity(), &policy(), Some(&part("1", "1Gi")), 10)
+        .unwrap();
     l.insert(held("t2", c, 100));
     assert_eq!(l.offered("f", &capacity(), 10), None, "no cpu left");
 }
@@ -80,7 +84,10 @@ fn partitions_are_rounded_up_to_the_policy() {
 #[test]
 fn whole_claims_exclude_everything_else() {
     let mut l = Ledger::new();
-    assert_eq!(l.claim("f", &capacity(), &policy(), None, 0), Ok(Claim::Whole));
+    assert_eq!(
+        l.claim("f", &capacity(), &policy(), None, 0),
+        Ok(Claim::Whole)
+    );
     l.insert(held("t1", Claim::Whole, 100));
     assert_eq!(l.offered("f", &capacity(), 0), None);
     assert_eq!(
@@ -109,14 +116,26 @@ fn lapsed_holds_free_their_capacity() {
 fn retried_reserves_find_their_hold() {
     let mut l = Ledger::new();
     l.insert(held("t1", Claim::Part(part("1", "1Gi")), 100));
-    assert!(l.find_held("buyer", "f", &Claim::Part(part("1", "1Gi")), 0).is_some());
-    assert!(l.find_held("buyer", "f", &Claim::Part(part("2", "1Gi")), 0).is_none());
-    assert!(l.find_held("other", "f", &Claim::Part(part("1", "1Gi")), 0).is_none());
+    assert!(
+        l.find_held("buyer", "f", &Claim::Part(part("1", "1Gi")), 0)
+            .is_some()
+    );
+    assert!(
+        l.find_held("buyer", "f", &Claim::Part(part("2", "1Gi")), 0)
+            .is_none()
+    );
+    assert!(
+        l.find_held("other", "f", &Claim::Part(part("1", "1Gi")), 0)
+            .is_none()
+    );
     let mut sold = l.get("t1").cloned().unwrap();
     sold.stage = Stage::Sold {
         contract: "c".into(),
     };
     l.insert(sold);
-    assert!(l.find_held("buyer", "f", &Claim::Part(part("1", "1Gi")), 0).is_none());
+    assert!(
+        l.find_held("buyer", "f", &Claim::Part(part("1", "1Gi")), 0)
+            .is_none()
+    );
     assert_eq!(l.len(), 1);
 }

@@ -92,8 +92,13 @@ pub async fn start(
     let driver = Arc::new(EmbeddedDriver {
         node_id: inputs.me.node_id.clone(),
     });
-    let (provider, events) =
-        Provider::load(Arc::clone(&inputs.store), inputs.me.clone(), settings, driver).await?;
+    let (provider, events) = Provider::load(
+        Arc::clone(&inputs.store),
+        inputs.me.clone(),
+        settings,
+        driver,
+    )
+    .await?;
     let grace = crate::shutdown::GRACE;
     let (tls_listener, addr) = listeners.tls;
     tracker.spawn(gateway::serve(
@@ -112,7 +117,9 @@ pub async fn start(
     let client = RearClient::new(
         Some(Arc::clone(&tls.client)),
         ClientSettings {
-            timeout: config.discovery_timeout.max(std::time::Duration::from_secs(10)),
+            timeout: config
+                .discovery_timeout
+                .max(std::time::Duration::from_secs(10)),
             max_body: MAX_RESPONSE_BYTES,
         },
     )

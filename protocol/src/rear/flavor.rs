@@ -30,10 +30,20 @@ pub enum ConversionError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireFlavor {
     /// Flavor id (the provider's Flavor name).
-    #[serde(rename = "flavorID", alias = "flavorId", alias = "flavorid", alias = "FlavorID")]
+    #[serde(
+        rename = "flavorID",
+        alias = "flavorId",
+        alias = "flavorid",
+        alias = "FlavorID"
+    )]
     pub flavor_id: String,
     /// Provider id (receivers use `owner.ID` instead).
-    #[serde(rename = "providerID", alias = "providerId", alias = "providerid", default)]
+    #[serde(
+        rename = "providerID",
+        alias = "providerId",
+        alias = "providerid",
+        default
+    )]
     pub provider_id: String,
     /// Type name and data.
     #[serde(rename = "type", alias = "Type")]
@@ -283,8 +293,7 @@ impl WireFlavor {
         let type_identifier = cr_type_identifier(&self.flavor_type.name);
         let type_data = match type_identifier.as_str() {
             TYPE_K8SLICE => {
-                let wire: WireK8SliceData =
-                    serde_json::from_value(self.flavor_type.data.clone())?;
+                let wire: WireK8SliceData = serde_json::from_value(self.flavor_type.data.clone())?;
                 serde_json::to_value(K8SliceTypeData::from(&wire))?
             }
             "Service" => self.flavor_type.data.clone(),

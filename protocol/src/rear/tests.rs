@@ -63,7 +63,10 @@ fn spec_spellings_are_accepted() {
     v.as_object_mut().unwrap().remove("flavorID");
     let wire: WireFlavor = serde_json::from_value(v).unwrap();
     assert_eq!(wire.flavor_id, "fluidos.eu-k8slice-9b1c");
-    assert_eq!(wire.location.as_ref().unwrap().altitude.as_deref(), Some("Greece"));
+    assert_eq!(
+        wire.location.as_ref().unwrap().altitude.as_deref(),
+        Some("Greece")
+    );
     let cr = wire.to_cr("fluidos").unwrap();
     assert!(cr.spec.flavor_type.k8slice().unwrap().is_ok());
 }
@@ -72,7 +75,13 @@ fn spec_spellings_are_accepted() {
 fn offered_characteristics_replace_the_capacity_on_the_wire() {
     let wire: WireFlavor = serde_json::from_value(upstream_flavor()).unwrap();
     let cr: Flavor = wire.to_cr("fluidos").unwrap();
-    let mut offered = cr.spec.flavor_type.k8slice().unwrap().unwrap().characteristics;
+    let mut offered = cr
+        .spec
+        .flavor_type
+        .k8slice()
+        .unwrap()
+        .unwrap()
+        .characteristics;
     offered.cpu = crate::Quantity::parse("2").unwrap();
     let out = WireFlavor::from_cr_with(&cr, Some(&offered)).unwrap();
     assert_eq!(out.flavor_type.data["charateristics"]["cpu"], "2");
@@ -103,7 +112,13 @@ fn upstream_reserve() -> Value {
 fn reserve_request_golden() {
     let req: ReserveRequest = serde_json::from_value(upstream_reserve()).unwrap();
     assert_eq!(req.buyer.id, "jlhfplohpf");
-    let part = req.configuration.clone().unwrap().k8slice_data().unwrap().unwrap();
+    let part = req
+        .configuration
+        .clone()
+        .unwrap()
+        .k8slice_data()
+        .unwrap()
+        .unwrap();
     assert_eq!(part.memory.to_string(), "1Gi");
     assert_eq!(serde_json::to_value(&req).unwrap(), upstream_reserve());
 }
@@ -161,12 +176,21 @@ fn contract_golden() {
 
 #[test]
 fn purchase_paths_parse() {
-    assert_eq!(purchase_path("abc-1"), "/api/v2/transactions/abc-1/purchase");
+    assert_eq!(
+        purchase_path("abc-1"),
+        "/api/v2/transactions/abc-1/purchase"
+    );
     assert_eq!(
         purchase_transaction_id("/api/v2/transactions/abc-1/purchase"),
         Some("abc-1")
     );
-    assert_eq!(purchase_transaction_id("/api/v2/transactions//purchase"), None);
-    assert_eq!(purchase_transaction_id("/api/v2/transactions/a/b/purchase"), None);
+    assert_eq!(
+        purchase_transaction_id("/api/v2/transactions//purchase"),
+        None
+    );
+    assert_eq!(
+        purchase_transaction_id("/api/v2/transactions/a/b/purchase"),
+        None
+    );
     assert_eq!(purchase_transaction_id("/api/v2/flavors"), None);
 }

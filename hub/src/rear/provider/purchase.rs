@@ -256,7 +256,10 @@ pub fn wire_contract(contract: &Contract) -> WireContract {
     let spec = &contract.spec;
     let mut flavor_cr = spec.flavor.clone();
     if flavor_cr.metadata.creation_timestamp.is_empty() {
-        flavor_cr.metadata.creation_timestamp.clone_from(&contract.metadata.creation_timestamp);
+        flavor_cr
+            .metadata
+            .creation_timestamp
+            .clone_from(&contract.metadata.creation_timestamp);
     }
     let flavor = WireFlavor::from_cr(&flavor_cr).unwrap_or_else(|_| fallback_flavor(&flavor_cr));
     WireContract {

@@ -106,7 +106,10 @@ impl Provider {
         let meta = &tx.metadata;
         match get_typed::<Transaction>(store, &meta.namespace, &meta.name).await? {
             Some(mut current) => {
-                current.spec.expiration_time.clone_from(&tx.spec.expiration_time);
+                current
+                    .spec
+                    .expiration_time
+                    .clone_from(&tx.spec.expiration_time);
                 update_typed(store, &current).await?;
             }
             None => {
@@ -209,4 +212,3 @@ pub(super) fn duration_secs(d: std::time::Duration) -> i64 {
 fn nanos_now() -> i128 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos()
 }
-

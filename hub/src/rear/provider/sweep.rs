@@ -16,11 +16,13 @@ use fluidos_protocol::reservation::{
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use super::{PeeringDriver, unix_now};
 use super::{Provider, ProviderSettings, ROLE_LABEL, ROLE_PROVIDER, parse_rfc3339, rfc3339};
-use super::{unix_now, PeeringDriver};
 use crate::rear::catalog::Catalog;
 use crate::rear::ledger::{Claim, Commitment, Ledger, Stage};
-use crate::store::{Store, StoreError, WatchEvent, decode, get_typed, list_typed, update_status_typed};
+use crate::store::{
+    Store, StoreError, WatchEvent, decode, get_typed, list_typed, update_status_typed,
+};
 
 /// How often lapsed commitments are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -49,7 +51,11 @@ impl Provider {
                 ledger.insert(c);
             }
         }
-        tracing::info!(flavors = catalog.len(), commitments = ledger.len(), "REAR provider loaded");
+        tracing::info!(
+            flavors = catalog.len(),
+            commitments = ledger.len(),
+            "REAR provider loaded"
+        );
         let provider = Self {
             store,
             me,
@@ -82,7 +88,10 @@ impl Provider {
     }
 
     async fn resync(&self, missed: u64) {
-        tracing::warn!(missed, "REAR provider fell behind the store; reloading Flavors");
+        tracing::warn!(
+            missed,
+            "REAR provider fell behind the store; reloading Flavors"
+        );
         let ns = &self.settings.namespace;
         match list_typed::<Flavor>(self.store.as_ref(), Some(ns)).await {
             Ok(flavors) => self.catalog.reset(flavors),
@@ -137,7 +146,8 @@ impl Provider {
                 tracing::info!(transaction = %c.transaction_id, flavor = %c.flavor_id, "hold expired");
                 let ns = &self.settings.namespace;
                 let store = self.store.as_ref();
-                if let Some(mut tx) = get_typed::<Transaction>(store, ns, &c.transaction_id).await? {
+                if let Some(mut tx) = get_typed::<Transaction>(store, ns, &c.transaction_id).await?
+                {
                     tx.status = Some(TransactionStatus {
                         phase: status(Phase::TimedOut, "Hold expired before the purchase"),
                     });
@@ -200,7 +210,9 @@ fn is_active(status: Option<&ContractStatus>) -> bool {
     status.is_none_or(|s| matches!(s.phase.phase, Phase::Active | Phase::Empty))
 }
 
-fn claim_of(configuration: Option<&fluidos_protocol::configuration::Configuration>) -> Option<Claim> {
+fn claim_of(
+    configuration: Option<&fluidos_protocol::configuration::Configuration>,
+) -> Option<Claim> {
     match configuration {
         None => Some(Claim::Whole),
         Some(c) => c.k8slice_data()?.ok().map(Claim::Part),

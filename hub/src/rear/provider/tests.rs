@@ -72,8 +72,14 @@ fn flavor(name: &str, cpu: &str) -> Flavor {
 
 async fn provider(dir: &std::path::Path, ttl: Duration) -> Arc<Provider> {
     let store: Arc<dyn crate::store::Store> = SqliteStore::open(&dir.join("hub.db")).unwrap();
-    if crate::store::get_typed::<Flavor>(store.as_ref(), NS, "f1").await.unwrap().is_none() {
-        create_typed(store.as_ref(), &flavor("f1", "4")).await.unwrap();
+    if crate::store::get_typed::<Flavor>(store.as_ref(), NS, "f1")
+        .await
+        .unwrap()
+        .is_none()
+    {
+        create_typed(store.as_ref(), &flavor("f1", "4"))
+            .await
+            .unwrap();
     }
     let settings = ProviderSettings {
         namespace: NS.into(),
@@ -83,7 +89,10 @@ async fn provider(dir: &std::path::Path, ttl: Duration) -> Arc<Provider> {
     let driver = Arc::new(EmbeddedDriver {
         node_id: me().node_id,
     });
-    Provider::load(store, me(), settings, driver).await.unwrap().0
+    Provider::load(store, me(), settings, driver)
+        .await
+        .unwrap()
+        .0
 }
 
 fn buyer(id: &str) -> (NodePeer, WireNodeIdentity) {
@@ -121,10 +130,12 @@ fn reserve_req(buyer: WireNodeIdentity, cpu: Option<&str>) -> ReserveRequest {
 fn listed_cpu(p: &Provider) -> Option<String> {
     let (body, _) = p.list(&ListKind::All);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    v.as_array()
-        .unwrap()
-        .first()
-        .map(|f| f["type"]["data"]["charateristics"]["cpu"].as_str().unwrap().to_owned())
+    v.as_array().unwrap().first().map(|f| {
+        f["type"]["data"]["charateristics"]["cpu"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
 }
 
 #[tokio::test]
@@ -132,8 +143,15 @@ async fn a_partition_is_held_sold_once_and_listed_as_the_remainder() {
     let dir = tempfile::tempdir().unwrap();
     let p = provider(dir.path(), Duration::from_secs(60)).await;
     let (peer, wire) = buyer("buyer0001");
-    let tx = p.reserve(Some(&peer), reserve_req(wire.clone(), Some("1"))).await.unwrap();
-    assert_eq!(listed_cpu(&p).as_deref(), Some("3"), "the hold is not offered");
+    let tx = p
+        .reserve(Some(&peer), reserve_req(wire.clone(), Some("1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed_cpu(&p).as_deref(),
+        Some("3"),
+        "the hold is not offered"
+    );
     let c1 = p
         .purchase(Some(&peer), &tx.transaction_id, PurchaseRequest::default())
         .await
@@ -145,7 +163,11 @@ async fn a_partition_is_held_sold_once_and_listed_as_the_remainder() {
     assert_eq!(c1, c2, "purchase is idempotent");
     assert_eq!(c1.seller.id, "provider01");
     assert_eq!(c1.flavor.flavor_id, "f1");
-    assert_eq!(listed_cpu(&p).as_deref(), Some("3"), "sold capacity is not offered");
+    assert_eq!(
+        listed_cpu(&p).as_deref(),
+        Some("3"),
+        "sold capacity is not offered"
+    );
     let k8s = K8SliceFilters {
         cpu: Some(QuantityRule::at_least(q("4"))),
         ..K8SliceFilters::default()
@@ -160,15 +182,28 @@ async fn other_identities_are_refused() {
     let p = provider(dir.path(), Duration::from_secs(60)).await;
     let (mallory, _) = buyer("mallory01");
     let (peer, wire) = buyer("buyer0001");
-    let err = p.reserve(Some(&mallory), reserve_req(wire.clone(), None)).await.unwrap_err();
-    assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
-    let tx = p.reserve(Some(&peer), reserve_req(wire, None)).await.unwrap();
     let err = p
-        .purchase(Some(&mallory), &tx.transaction_id, PurchaseRequest::default())
+        .reserve(Some(&mallory), reserve_req(wire.clone(), None))
         .await
         .unwrap_err();
     assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
-    let err = p.purchase(Some(&peer), "nope-1", PurchaseRequest::default()).await.unwrap_err();
+    let tx = p
+        .reserve(Some(&peer), reserve_req(wire, None))
+        .await
+        .unwrap();
+    let err = p
+        .purchase(
+            Some(&mallory),
+            &tx.transaction_id,
+            PurchaseRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
+    let err = p
+        .purchase(Some(&peer), "nope-1", PurchaseRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
     let mut unknown = reserve_req(buyer("buyer0001").1, None);
     unknown.flavor_id = "missing".into();
@@ -181,7 +216,10 @@ async fn an_expired_hold_gives_408_and_frees_the_capacity() {
     let dir = tempfile::tempdir().unwrap();
     let p = provider(dir.path(), Duration::from_secs(1)).await;
     let (peer, wire) = buyer("buyer0001");
-    let tx = p.reserve(Some(&peer), reserve_req(wire, None)).await.unwrap();
+    let tx = p
+        .reserve(Some(&peer), reserve_req(wire, None))
+        .await
+        .unwrap();
     assert_eq!(listed_cpu(&p), None, "held as a whole");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let err = p
@@ -198,7 +236,9 @@ async fn holds_and_sales_survive_a_restart() {
     let (peer, wire) = buyer("buyer0001");
     let tx = {
         let p = provider(dir.path(), Duration::from_secs(60)).await;
-        p.reserve(Some(&peer), reserve_req(wire.clone(), Some("2"))).await.unwrap()
+        p.reserve(Some(&peer), reserve_req(wire.clone(), Some("2")))
+            .await
+            .unwrap()
     };
     let p = provider(dir.path(), Duration::from_secs(60)).await;
     assert_eq!(listed_cpu(&p).as_deref(), Some("2"), "the hold survived");
@@ -246,7 +286,11 @@ async fn fifty_concurrent_buyers_never_oversell() {
         .sum();
     assert!(!sold.is_empty());
     if whole > 0 {
-        assert_eq!((whole, sold.len()), (1, 1), "a whole sale excludes every other");
+        assert_eq!(
+            (whole, sold.len()),
+            (1, 1),
+            "a whole sale excludes every other"
+        );
     } else {
         assert!(cpus <= 4000, "partitions sum to {cpus}m, capacity 4000m");
         assert_eq!(cpus, 4000, "all four CPUs sold");

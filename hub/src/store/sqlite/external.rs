@@ -83,9 +83,14 @@ mod tests {
         let mut events = hub.watch();
         // A second handle stands for the CLI process (its own connection and thread).
         let cli = SqliteStore::open(&path).unwrap();
-        cli.create("Solver", "fluidos", "s1", json!({"spec": {"intentID": "i"}}))
-            .await
-            .unwrap();
+        cli.create(
+            "Solver",
+            "fluidos",
+            "s1",
+            json!({"spec": {"intentID": "i"}}),
+        )
+        .await
+        .unwrap();
         let event = tokio::time::timeout(Duration::from_secs(2), events.recv())
             .await
             .expect("the CLI's write is announced")
