@@ -35,6 +35,12 @@ pub struct Args {
     /// Reserve + purchase round trips to time.
     #[arg(long, default_value_t = 300)]
     pub trades: usize,
+    /// `filter[cpu][range][min]` of the LIST query.
+    #[arg(long, default_value = "2")]
+    pub cpu_min: String,
+    /// `filter[memory][range][min]` of the LIST query.
+    #[arg(long, default_value = "4Gi")]
+    pub memory_min: String,
     /// Directory holding `hub-e2e` (default: next to this binary).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -88,7 +94,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map(|a| a.rear.to_string())
         .unwrap_or_default();
     let query =
-        format!("{PATH_FLAVORS_K8SLICE}?filter[cpu][range][min]=2&filter[memory][range][min]=4Gi");
+        format!(
+            "{PATH_FLAVORS_K8SLICE}?filter[cpu][range][min]={}&filter[memory][range][min]={}",
+            args.cpu_min, args.memory_min
+        );
     let mut lists = Vec::with_capacity(args.lists);
     let mut matched = 0usize;
     for _ in 0..args.lists {
@@ -96,7 +105,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let r = client.get(&addr, &query).await?;
         lists.push(t.elapsed());
         anyhow::ensure!(r.status == 200, "LIST answered {}", r.status);
-        matched = serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)?.len();
+        let flavors = serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)?;
+        if std::env::var_os("REARBENCH_DEBUG").is_some() {
+            for f in flavors.iter().take(3) {
+                eprintln!("{}", f["type"]["data"]["charateristics"]);
+            }
+        }
+        matched = flavors.len();
     }
     report(
         &format!(

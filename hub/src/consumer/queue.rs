@@ -10,9 +10,9 @@ use tokio::time::Instant;
 use super::Next;
 
 /// First retry delay after an error.
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Longest retry delay after repeated errors.
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// The kinds the consumer reconciles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

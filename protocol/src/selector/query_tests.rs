@@ -348,3 +348,26 @@ proptest! {
         prop_assert_eq!(parse_service_query(&encode_service_query(&f)).unwrap(), f.wire_subset());
     }
 }
+
+#[test]
+fn parsed_range_filters_reject_smaller_characteristics() {
+    let filters =
+        parse_k8slice_query("filter[cpu][range][min]=4500m&filter[memory][range][min]=16Gi")
+            .unwrap();
+    let m = crate::selector::Matcher::k8slice(&filters).unwrap();
+    let small = crate::flavor::Characteristics {
+        architecture: "amd64".into(),
+        cpu: Quantity::parse("1").unwrap(),
+        memory: Quantity::parse("1Gi").unwrap(),
+        pods: Quantity::parse("110").unwrap(),
+        gpu: None,
+        storage: None,
+    };
+    assert!(!m.matches_characteristics(&small));
+    let big = crate::flavor::Characteristics {
+        cpu: Quantity::parse("4500m").unwrap(),
+        memory: Quantity::parse("16Gi").unwrap(),
+        ..small
+    };
+    assert!(m.matches_characteristics(&big));
+}
