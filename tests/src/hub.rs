@@ -35,6 +35,8 @@ pub struct TestHub {
     pub addrs: Option<RunInfo>,
     /// Config file passed with `--config`, if any.
     pub config: Option<PathBuf>,
+    /// `--rear-listen` of the first start (default `127.0.0.1:0`).
+    pub rear_listen: Option<String>,
     name: String,
 }
 
@@ -59,6 +61,7 @@ impl TestHub {
             daemon: None,
             addrs: None,
             config: None,
+            rear_listen: None,
             name: name.to_owned(),
         }
     }
@@ -112,9 +115,10 @@ impl TestHub {
         let agent_listen = self
             .addrs
             .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.agent_api.to_string());
-        let rear_listen = self
-            .addrs
-            .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.rear.to_string());
+        let rear_listen = self.addrs.map_or_else(
+            || self.rear_listen.clone().unwrap_or_else(|| "127.0.0.1:0".to_owned()),
+            |a| a.rear.to_string(),
+        );
         let hb = format!("{}ms", self.heartbeat.as_millis());
         let state = self.state_arg();
         let config = self

@@ -22,6 +22,8 @@ use crate::hub::TestHub;
 use crate::process::{Binaries, Scratch};
 use crate::rear::{DOMAIN, client_as, rear_config};
 
+mod discovery;
+
 /// Command-line options.
 #[derive(Debug, clap::Parser)]
 #[command(name = "fluidos-rearbench", about = "REAR latency over mutual TLS")]
@@ -41,6 +43,15 @@ pub struct Args {
     /// `filter[memory][range][min]` of the LIST query.
     #[arg(long, default_value = "4Gi")]
     pub memory_min: String,
+    /// Also time a discovery over this many peers (0: skip).
+    #[arg(long, default_value_t = 0)]
+    pub discovery_peers: usize,
+    /// How many of those peers are black holes.
+    #[arg(long, default_value_t = 10)]
+    pub black_holes: usize,
+    /// Per-peer discovery deadline.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub discovery_timeout: Duration,
     /// Directory holding `hub-e2e` (default: next to this binary).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -82,17 +93,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         agent: dir.join("agent-e2e"),
     };
     let scratch = Scratch::new("rearbench");
-    let consumer = TestHub::init_named(&bins, scratch.path(), "consumer", Duration::from_secs(10));
+    let mut consumer = TestHub::init_named(&bins, scratch.path(), "consumer", Duration::from_secs(10));
     let mut provider =
         TestHub::init_named(&bins, scratch.path(), "provider", Duration::from_secs(10));
     provider.set_config(&rear_config(&[&consumer], &[], ""));
+    provider.rear_listen = Some("0.0.0.0:0".into());
     seed(&provider, args.flavors).await?;
     provider.start().await;
     let client = client_as(&consumer, &[&provider]);
-    let addr = provider
-        .addrs
-        .map(|a| a.rear.to_string())
-        .unwrap_or_default();
+    let port = provider.addrs.map(|a| a.rear.port()).unwrap_or_default();
+    let addr = format!("127.0.0.1:{port}");
     let query =
         format!(
             "{PATH_FLAVORS_K8SLICE}?filter[cpu][range][min]={}&filter[memory][range][min]={}",
@@ -127,6 +137,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         trades.push(t.elapsed());
     }
     report("reserve + purchase round trip", &mut trades);
+    if args.discovery_peers > 0 {
+        let peers = args.discovery_peers.saturating_sub(args.black_holes);
+        discovery::run(&provider, &mut consumer, peers, args.black_holes, args.discovery_timeout)
+            .await?;
+    }
     Ok(())
 }
 

@@ -35,6 +35,7 @@ async fn start() -> (tempfile::TempDir, RunningHub) {
         state_dir: Some(dir.path().to_owned()),
         agent_listen: Some("127.0.0.1:0".parse().unwrap()),
         admin_listen: Some("127.0.0.1:0".parse().unwrap()),
+        rear_listen: Some("127.0.0.1:0".parse().unwrap()),
         heartbeat: Some(Duration::from_secs(1)),
         ..ConfigArgs::default()
     };
