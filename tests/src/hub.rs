@@ -116,7 +116,11 @@ impl TestHub {
             .addrs
             .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.agent_api.to_string());
         let rear_listen = self.addrs.map_or_else(
-            || self.rear_listen.clone().unwrap_or_else(|| "127.0.0.1:0".to_owned()),
+            || {
+                self.rear_listen
+                    .clone()
+                    .unwrap_or_else(|| "127.0.0.1:0".to_owned())
+            },
             |a| a.rear.to_string(),
         );
         let hb = format!("{}ms", self.heartbeat.as_millis());

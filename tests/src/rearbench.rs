@@ -93,7 +93,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         agent: dir.join("agent-e2e"),
     };
     let scratch = Scratch::new("rearbench");
-    let mut consumer = TestHub::init_named(&bins, scratch.path(), "consumer", Duration::from_secs(10));
+    let mut consumer =
+        TestHub::init_named(&bins, scratch.path(), "consumer", Duration::from_secs(10));
     let mut provider =
         TestHub::init_named(&bins, scratch.path(), "provider", Duration::from_secs(10));
     provider.set_config(&rear_config(&[&consumer], &[], ""));
@@ -103,11 +104,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let client = client_as(&consumer, &[&provider]);
     let port = provider.addrs.map(|a| a.rear.port()).unwrap_or_default();
     let addr = format!("127.0.0.1:{port}");
-    let query =
-        format!(
-            "{PATH_FLAVORS_K8SLICE}?filter[cpu][range][min]={}&filter[memory][range][min]={}",
-            args.cpu_min, args.memory_min
-        );
+    let query = format!(
+        "{PATH_FLAVORS_K8SLICE}?filter[cpu][range][min]={}&filter[memory][range][min]={}",
+        args.cpu_min, args.memory_min
+    );
     let mut lists = Vec::with_capacity(args.lists);
     let mut matched = 0usize;
     for _ in 0..args.lists {
@@ -139,8 +139,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     report("reserve + purchase round trip", &mut trades);
     if args.discovery_peers > 0 {
         let peers = args.discovery_peers.saturating_sub(args.black_holes);
-        discovery::run(&provider, &mut consumer, peers, args.black_holes, args.discovery_timeout)
-            .await?;
+        discovery::run(
+            &provider,
+            &mut consumer,
+            peers,
+            args.black_holes,
+            args.discovery_timeout,
+        )
+        .await?;
     }
     Ok(())
 }
