@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fluidos_protocol::token::BootstrapToken;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::admin::{self, AdminState, Metrics};
 use crate::api::{self, AppState, Revocations, TlsConfigs, tls::TlsError};
 use crate::config::Config;
-use crate::hub_identity::{self, HubIdentity, HubIdentityError};
+use crate::hub_identity::{HubIdentity, HubIdentityError};
 use crate::ingest::{IngestError, Ingestor};
 use crate::lrm::{Lrm, LrmConfig, LrmError};
 use crate::pki::{Pki, PkiError};
@@ -29,8 +28,9 @@ use crate::registry::{Registry, RegistryError};
 use crate::store::{DB_FILE, SqliteStore, Store, StoreError};
 use crate::{liveness, shutdown};
 
-/// `run.json`, written once both listeners are bound.
-pub const RUN_FILE: &str = "run.json";
+mod run_file;
+
+pub use run_file::{RUN_FILE, RunFile};
 
 /// Why the hub cannot be initialised, started or stopped cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -417,58 +417,5 @@ impl RunningHub {
     pub async fn stop(self) -> Result<(), ServerError> {
         self.shutdown.cancel();
         self.join().await
-    }
-}
-
-/// `<state>/run.json`: where a running hub listens (for scripts and tests using port 0).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunFile {
-    /// Agent API `ip:port`.
-    pub agent_api: SocketAddr,
-    /// Admin `ip:port`.
-    pub admin: SocketAddr,
-    /// Process id.
-    pub pid: u32,
-    /// Heartbeat interval of the running hub, seconds.
-    pub heartbeat_seconds: u64,
-    /// REAR gateway `ip:port` (HTTPS, mutual TLS).
-    #[serde(default)]
-    pub rear: Option<SocketAddr>,
-    /// REAR plain-HTTP listener, when enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rear_plain: Option<SocketAddr>,
-}
-
-impl RunFile {
-    /// Path in `state_dir`.
-    pub fn path(state_dir: &Path) -> PathBuf {
-        state_dir.join(RUN_FILE)
-    }
-
-    /// Write atomically (temporary file, rename).
-    pub fn write(&self, state_dir: &Path) -> Result<(), ServerError> {
-        let path = Self::path(state_dir);
-        let json = serde_json::to_vec_pretty(self).map_err(|e| ServerError::RunFile {
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        hub_identity::write_atomic(&path, &json, 0o644)
-            .map_err(|source| ServerError::RunFile { path, source })
-    }
-
-    /// Read, or `None` when absent or unreadable (a hub that is not running).
-    pub fn read(state_dir: &Path) -> Option<Self> {
-        let bytes = std::fs::read(Self::path(state_dir)).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    /// Remove (best effort).
-    pub fn remove(state_dir: &Path) {
-        if let Err(error) = std::fs::remove_file(Self::path(state_dir))
-            && error.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(%error, "cannot remove run.json");
-        }
     }
 }
