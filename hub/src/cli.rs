@@ -63,7 +63,7 @@ pub struct Args {
 pub enum Command {
     /// Create the state directory: identity, CA, server certificate, hub.db.
     Init(InitArgs),
-    /// Serve the agent API and the admin port until SIGTERM/SIGINT.
+    /// Serve the agent API, the REAR gateway and the admin port until SIGTERM/SIGINT.
     Run(ListenArgs),
     /// Manage bootstrap tokens.
     #[command(subcommand)]
