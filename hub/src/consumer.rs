@@ -14,7 +14,6 @@
 //! Transactions/Contracts/Allocations): that is [`crate::rear`]'s job.
 
 pub mod candidate;
-pub(crate) mod clock;
 pub mod controller;
 pub mod discovery;
 #[cfg(test)]
@@ -39,10 +38,7 @@ use crate::store::{Store, StoreError};
 
 pub use controller::run;
 
-/// Label naming which side of REAR an object belongs to.
-pub const ROLE_LABEL: &str = "fluidos.eu/rear-role";
-/// [`ROLE_LABEL`] value of the objects the consumer writes.
-pub const ROLE_CONSUMER: &str = "consumer";
+pub use crate::rear::provider::{ROLE_CONSUMER, ROLE_LABEL};
 /// Label of a consumer Transaction: the Reservation it was reserved for.
 pub const RESERVATION_LABEL: &str = "fluidos.eu/reservation";
 /// Label of a consumer Transaction: the uid of that Reservation (a recreated Reservation of the

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod api;
 pub mod cli;
+pub(crate) mod clock;
 pub mod config;
 pub mod consumer;
 pub mod hub_identity;

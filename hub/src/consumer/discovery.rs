@@ -14,9 +14,9 @@ use fluidos_protocol::reservation::Reservation;
 use fluidos_protocol::selector::{FilterSet, Matcher};
 use tokio::task::JoinSet;
 
-use super::clock::{now, set_phase};
 use super::merge::{Found, PeerOutcome, candidate_for, merge, peer_addresses};
 use super::{ConsumerContext, HELD_BY_ANNOTATION, Next, ReconcileError};
+use crate::clock::{now, set_phase};
 use crate::rear::calls::list_flavors_from;
 use crate::store::{StoreError, create_typed, get_typed, list_typed};
 use crate::store::{update_status_typed, update_typed};

@@ -14,8 +14,8 @@ use fluidos_protocol::meta::ObjectMeta;
 use fluidos_protocol::rear::WireFlavor;
 use fluidos_protocol::selector::Matcher;
 
-use super::clock::rfc3339;
 use super::{ADDRESS_ANNOTATION, HELD_BY_ANNOTATION, ROLE_CONSUMER, ROLE_LABEL};
+use crate::clock::rfc3339;
 use crate::rear::trust::NodePeer;
 
 /// At most this many problems are spelled out in a Discovery message.

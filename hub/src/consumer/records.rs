@@ -19,8 +19,8 @@ use fluidos_protocol::reservation::{
 };
 use fluidos_protocol::solver::Solver;
 
-use super::clock::rfc3339;
 use super::{RESERVATION_LABEL, RESERVATION_UID_LABEL, ROLE_CONSUMER, ROLE_LABEL};
+use crate::clock::rfc3339;
 
 /// Start of the Reservation message when the provider refused the reserve (4xx): the Solver
 /// then tries its next candidate instead of failing.

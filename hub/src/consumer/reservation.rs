@@ -16,13 +16,13 @@ use fluidos_protocol::rear::ReserveRequest;
 use fluidos_protocol::reservation::{Reservation, ReservationStatus, Transaction};
 use fluidos_protocol::solver::Solver;
 
-use super::clock::{after, now, parse, set_phase};
 use super::records::{REFUSED_MESSAGE, transaction_record};
 use super::update::{Part, create_tolerant, modify};
 use super::{
     ConsumerContext, HELD_BY_ANNOTATION, Next, RESERVATION_LABEL, RESERVATION_UID_LABEL,
     ReconcileError, buyer_identity,
 };
+use crate::clock::{after, now, parse, set_phase};
 use crate::rear::calls::{self, CallError};
 use crate::rear::trust::NodePeer;
 use crate::store::{StoreError, get_typed, list_typed, update_status_typed};

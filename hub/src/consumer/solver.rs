@@ -13,11 +13,11 @@ use fluidos_protocol::selector::Matcher;
 use fluidos_protocol::solver::Solver;
 
 use super::candidate::choose;
-use super::clock::now;
 use super::records::allocation_name_of;
 use super::solver_plan::{Action, Observed, Settings, plan};
 use super::update::{Part, create_tolerant, modify};
 use super::{ConsumerContext, HELD_BY_ANNOTATION, Next, ReconcileError};
+use crate::clock::now;
 use crate::rear::calls::error_chain;
 use crate::store::{StoreError, delete_typed, get_typed, list_typed, update_status_typed};
 

@@ -17,7 +17,7 @@ use fluidos_protocol::reservation::{Contract, Reservation};
 use fluidos_protocol::solver::{Solver, SolverStatus};
 
 use super::Next;
-use super::clock::{after, parse, rfc3339, set_phase, until};
+use crate::clock::{after, parse, rfc3339, set_phase, until};
 
 mod steps;
 

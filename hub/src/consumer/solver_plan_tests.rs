@@ -9,7 +9,7 @@ use fluidos_protocol::reservation::{Reservation, ReservationStatus};
 use fluidos_protocol::solver::SolverStatus;
 
 use super::*;
-use crate::consumer::clock::rfc3339;
+use crate::clock::rfc3339;
 use crate::consumer::fixtures::{me, pc, solver};
 use crate::consumer::records::{
     REFUSED_MESSAGE, consumer_allocation, contract_record, discovery_for,

@@ -11,7 +11,7 @@ use fluidos_protocol::reservation::{Reservation, Transaction};
 use fluidos_protocol::service::TYPE_SERVICE;
 
 use super::{fail, identity_mismatch, set_sub};
-use crate::consumer::clock::{now, parse, set_phase};
+use crate::clock::{now, parse, set_phase};
 use crate::consumer::records::{contract_record, contract_ref};
 use crate::consumer::update::create_tolerant;
 use crate::consumer::{ConsumerContext, Next, ReconcileError, buyer_identity};

@@ -9,8 +9,8 @@ use fluidos_protocol::phase::Phase;
 use fluidos_protocol::reservation::Reservation;
 
 use super::{Action, Flow, Step};
+use crate::clock::{after, parse, until};
 use crate::consumer::candidate::{configuration, reservation_for};
-use crate::consumer::clock::{after, parse, until};
 use crate::consumer::records::{consumer_allocation, discovery_for, is_refused};
 
 impl Step<'_> {

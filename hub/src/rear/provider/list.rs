@@ -6,7 +6,8 @@ use fluidos_protocol::rear::WireFlavor;
 use fluidos_protocol::selector::Matcher;
 use hyper::body::Bytes;
 
-use super::{Provider, unix_now};
+use super::Provider;
+use crate::clock::now as unix_now;
 use crate::rear::catalog::Entry;
 use crate::rear::ledger::Ledger;
 

@@ -18,8 +18,8 @@ use fluidos_protocol::reservation::{
     contract_name_for,
 };
 
-use super::reserve::duration_secs;
-use super::{Provider, RearError, rfc3339, unix_now};
+use super::{Provider, RearError};
+use crate::clock::{after, new_phase, now as unix_now, rfc3339};
 use crate::rear::ledger::{Commitment, Stage};
 use crate::rear::trust::NodePeer;
 use crate::store::{Resource, StoreError, create_typed, get_typed, update_status_typed};
@@ -47,7 +47,7 @@ impl Provider {
         }
         let now = unix_now();
         let name = contract_name_for(&tx.spec.flavor_id, transaction_id);
-        let contract_expires = now.saturating_add(duration_secs(self.settings.contract_duration));
+        let contract_expires = after(now, self.settings.contract_duration);
         let previous = self.begin_sale(&tx, &name, now, contract_expires)?;
         let Some(previous) = previous else {
             // Bought before: answer the same contract.
@@ -241,14 +241,7 @@ fn embedded(flavor: &Flavor) -> Flavor {
 }
 
 fn phase(phase: Phase, message: &str) -> PhaseStatus {
-    let now = rfc3339(unix_now());
-    PhaseStatus {
-        phase,
-        message: message.to_owned(),
-        start_time: now.clone(),
-        last_change_time: now,
-        end_time: String::new(),
-    }
+    new_phase(phase, message, unix_now())
 }
 
 /// The wire form of a stored Contract.

@@ -10,7 +10,8 @@ use fluidos_protocol::node::{NodeIdentity, WireAdditionalInformation, WireNodeId
 use fluidos_protocol::rear::{ReserveRequest, WireTransaction};
 use fluidos_protocol::reservation::{Transaction, TransactionSpec, new_transaction_id};
 
-use super::{Provider, ROLE_LABEL, ROLE_PROVIDER, RearError, rfc3339, unix_now};
+use super::{Provider, ROLE_LABEL, ROLE_PROVIDER, RearError};
+use crate::clock::{after, now as unix_now, rfc3339};
 use crate::rear::ledger::{Claim, Commitment, Stage};
 use crate::rear::trust::NodePeer;
 use crate::store::{StoreError, create_typed, get_typed, update_typed};
@@ -71,7 +72,7 @@ impl Provider {
             )));
         };
         let now = unix_now();
-        let expires_at = now.saturating_add(duration_secs(self.settings.transaction_ttl));
+        let expires_at = after(now, self.settings.transaction_ttl);
         let mut ledger = self.ledger();
         let wanted = requested.map_or(Claim::Whole, |p| {
             Claim::Part(fluidos_protocol::partition::effective(p, policy))
@@ -203,10 +204,6 @@ fn wire_transaction(tx: &Transaction) -> WireTransaction {
         cluster_id: tx.spec.cluster_id.clone(),
         expiration_time: tx.spec.expiration_time.clone(),
     }
-}
-
-pub(super) fn duration_secs(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 fn nanos_now() -> i128 {

@@ -16,8 +16,8 @@ use fluidos_protocol::reservation::{
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
-use super::{PeeringDriver, unix_now};
-use super::{Provider, ProviderSettings, ROLE_LABEL, ROLE_PROVIDER, parse_rfc3339, rfc3339};
+use super::{PeeringDriver, Provider, ProviderSettings, ROLE_LABEL, ROLE_PROVIDER};
+use crate::clock::{new_phase, now as unix_now, parse as parse_rfc3339, rfc3339};
 use crate::rear::catalog::Catalog;
 use crate::rear::ledger::{Claim, Commitment, Ledger, Stage};
 use crate::store::{
@@ -196,14 +196,7 @@ impl Provider {
 }
 
 fn status(phase: Phase, message: &str) -> fluidos_protocol::phase::PhaseStatus {
-    let now = rfc3339(unix_now());
-    fluidos_protocol::phase::PhaseStatus {
-        phase,
-        message: message.to_owned(),
-        start_time: now.clone(),
-        last_change_time: now.clone(),
-        end_time: now,
-    }
+    new_phase(phase, message, unix_now())
 }
 
 fn is_active(status: Option<&ContractStatus>) -> bool {

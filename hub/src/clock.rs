@@ -1,4 +1,4 @@
-//! Time for the consumer controllers: Unix seconds in the pure code, RFC 3339 strings (second
+//! Time for the REAR provider and consumer: Unix seconds in the pure code, RFC 3339 strings (second
 //! precision, as upstream writes them) in the objects, and the phase bookkeeping that stamps
 //! them. No IO besides reading the wall clock in [`now`].
 
@@ -36,6 +36,13 @@ pub(crate) fn after(now: i64, d: Duration) -> i64 {
 /// How long from `now` until `deadline` (zero when passed).
 pub(crate) fn until(now: i64, deadline: i64) -> Duration {
     Duration::from_secs(u64::try_from(deadline.saturating_sub(now)).unwrap_or(0))
+}
+
+/// A new status in `phase` with `message`, stamped at `now` (see [`set_phase`]).
+pub(crate) fn new_phase(phase: Phase, message: &str, now: i64) -> PhaseStatus {
+    let mut status = PhaseStatus::default();
+    set_phase(&mut status, phase, message, now);
+    status
 }
 
 /// Set `phase` and `message`; `lastChangeTime` moves only when one of them changes (so a
