@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::shutdown;
+
 pub use metrics::Metrics;
 
 /// Time a client gets to send its request headers.
@@ -83,16 +85,8 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
     loop {
-        let (tcp, remote) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(error) => {
-                    tracing::warn!(%error, "admin accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let Some((tcp, remote)) = shutdown::accept(&listener, &shutdown, "admin").await else {
+            break;
         };
         let state = Arc::clone(&state);
         let service = service_fn(move |req: Request<hyper::body::Incoming>| {
@@ -109,12 +103,7 @@ pub async fn serve(
             .instrument(tracing::debug_span!("admin_conn", client = %remote)),
         );
     }
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("admin connections still open after the grace period");
-    }
+    shutdown::drain(graceful, grace, "admin").await;
 }
 
 #[cfg(test)]

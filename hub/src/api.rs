@@ -47,6 +47,7 @@ use crate::ingest::Ingestor;
 use crate::lrm::Lrm;
 use crate::pki::Pki;
 use crate::registry::Registry;
+use crate::shutdown;
 
 pub use revocation::Revocations;
 pub use tls::TlsConfigs;
@@ -156,17 +157,8 @@ pub async fn serve(
         .header_read_timeout(idle_timeout(state.heartbeat))
         .writev(false);
     loop {
-        let (tcp, remote) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(error) => {
-                    // Typically EMFILE: back off instead of spinning.
-                    tracing::warn!(%error, "agent API accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let Some((tcp, remote)) = shutdown::accept(&listener, &shutdown, "agent API").await else {
+            break;
         };
         // Reports are small request/response exchanges: do not let Nagle delay them.
         let _ = tcp.set_nodelay(true);
@@ -183,12 +175,7 @@ pub async fn serve(
         tokio::spawn(conn.instrument(span));
     }
     tracing::info!(connections = graceful.count(), "agent API draining");
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("agent connections still open after the grace period; closing them");
-    }
+    shutdown::drain(graceful, grace, "agent API").await;
 }
 
 async fn connection(

@@ -39,3 +39,42 @@ pub fn install(token: CancellationToken) -> io::Result<()> {
     });
     Ok(())
 }
+
+/// The next connection on `listener` (`what` names the listener in logs), or `None` once
+/// `shutdown` is cancelled. Accept errors (typically EMFILE) are logged and retried after a
+/// short pause instead of spinning.
+pub async fn accept(
+    listener: &tokio::net::TcpListener,
+    shutdown: &CancellationToken,
+    what: &'static str,
+) -> Option<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => return Some(pair),
+                Err(error) => {
+                    tracing::warn!(listener = what, %error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Wait up to `grace` for the connections `graceful` watches to finish their requests.
+pub async fn drain(
+    graceful: hyper_util::server::graceful::GracefulShutdown,
+    grace: std::time::Duration,
+    what: &'static str,
+) {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            listener = what,
+            "connections still open after the grace period; closing them"
+        );
+    }
+}

@@ -29,6 +29,7 @@ use super::provider::{ListKind, Provider, RearError};
 use super::trust::{NodePeer, peer_node};
 use crate::api::body::{json, read_json};
 use crate::api::error::ApiError;
+use crate::shutdown;
 
 /// TLS handshakes that take longer are dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,16 +60,8 @@ pub async fn serve(
         .header_read_timeout(IDLE_TIMEOUT);
     let acceptor = tls.map(TlsAcceptor::from);
     loop {
-        let (tcp, remote) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(error) => {
-                    tracing::warn!(%error, "REAR accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let Some((tcp, remote)) = shutdown::accept(&listener, &shutdown, "REAR").await else {
+            break;
         };
         let _ = tcp.set_nodelay(true);
         let span = tracing::info_span!("rear_conn", client = %remote);
@@ -81,12 +74,7 @@ pub async fn serve(
         );
         tokio::spawn(conn.instrument(span));
     }
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("REAR connections still open after the grace period; closing them");
-    }
+    shutdown::drain(graceful, grace, "REAR").await;
 }
 
 async fn connection(
