@@ -304,3 +304,58 @@ async fn a_consumer_killed_mid_solve_completes_after_restart() {
     let sold: Vec<Contract> = objects(&provider).await;
     assert_eq!(sold.len(), 1, "bought exactly once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rear_requests_get_clear_errors_and_store_nothing() {
+    let scratch = Scratch::new("rear-bad-input");
+    let bins = bins!();
+    let consumer = TestHub::init_named(&bins, scratch.path(), "consumer", HEARTBEAT);
+    let (provider, _agent) = provider_with_board(&bins, &scratch, &[&consumer]).await;
+    let client = client_as(&consumer, &[&provider]);
+    let addr = rear_addr(&provider);
+    let garbage = serde_json::json!({"flavorID": 7, "buyerID": "not an identity"});
+    let r = client
+        .post_json(&addr, PATH_RESERVATIONS, &garbage)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let huge = serde_json::json!({"padding": "x".repeat(2 << 20)});
+    let r = client
+        .post_json(&addr, PATH_RESERVATIONS, &huge)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413);
+    let r = client
+        .get(&addr, "/api/v2/flavors/k8slice?filter[cpu][range]=1")
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status, 400,
+        "range without min/max is refused, not a panic"
+    );
+    let r = client
+        .get(&addr, "/api/v2/flavors/k8slice?page=2")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "unknown query keys are refused");
+    let r = client.get(&addr, "/api/v2/flavors/vm").await.unwrap();
+    assert_eq!(r.status, 404);
+    let r = client
+        .post_json(
+            &addr,
+            &purchase_path("no-such-tx"),
+            &PurchaseRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("no-such-tx"),
+        "{body}"
+    );
+    let transactions: Vec<fluidos_protocol::reservation::Transaction> = objects(&provider).await;
+    assert!(transactions.is_empty(), "nothing stored: {transactions:?}");
+    // The gateway still serves the real flavor afterwards.
+    assert_eq!(remote_flavors(&consumer, &provider).await.len(), 1);
+}
