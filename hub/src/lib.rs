@@ -20,6 +20,7 @@ pub mod config;
 pub mod consumer;
 pub mod hub_identity;
 pub mod ingest;
+pub mod k8s;
 pub mod liveness;
 pub mod lrm;
 pub mod pki;
