@@ -14,8 +14,10 @@ use fluidos_protocol::flavor::{Location, Partitionability, Price};
 use fluidos_protocol::identity::valid_domain;
 use serde::Deserialize;
 
+pub mod kubernetes;
 pub mod rear;
 
+pub use kubernetes::{KubernetesConfig, KubernetesFile, StoreKind};
 pub use rear::{RearConfig, RearFile};
 
 use crate::lrm::flavor::{DEFAULT_CHANGE_THRESHOLD, FlavorSettings, default_partitionability};
@@ -141,6 +143,10 @@ pub struct FileConfig {
     pub location: Option<LocationFile>,
     /// REAR gateway, peers and trust.
     pub rear: Option<RearFile>,
+    /// Where the FLUIDOS objects live: `"sqlite"` (default) or `"kubernetes"`.
+    pub store: Option<StoreKind>,
+    /// Kubernetes mode.
+    pub kubernetes: Option<KubernetesFile>,
 }
 
 /// `[price]`.
@@ -227,6 +233,10 @@ pub struct Config {
     pub log: String,
     /// REAR gateway, peers and trust.
     pub rear: RearConfig,
+    /// The store backend.
+    pub store: StoreKind,
+    /// Kubernetes-mode settings (defaults unless `store = "kubernetes"`).
+    pub kubernetes: KubernetesConfig,
 }
 
 impl Config {
@@ -241,8 +251,11 @@ impl Config {
         .into();
         let default_state = if up { UP_STATE_DIR } else { DEFAULT_STATE_DIR };
         let rear = RearConfig::resolve(file.rear.unwrap_or_default(), args.rear_listen, up)?;
+        let kubernetes = KubernetesConfig::resolve(file.kubernetes.unwrap_or_default())?;
         let config = Self {
             rear,
+            store: file.store.unwrap_or_default(),
+            kubernetes,
             state_dir: args
                 .state_dir
                 .clone()

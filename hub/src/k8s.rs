@@ -4,4 +4,7 @@
 //! [`resources`] is the one table of where each FLUIDOS kind lives on an API server (group,
 //! version, plural); everything else here builds on it.
 
+pub mod connect;
+pub mod leader;
 pub mod resources;
+pub mod store;

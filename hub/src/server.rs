@@ -18,9 +18,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::admin::{self, AdminState, Metrics};
 use crate::api::{self, AppState, Revocations, TlsConfigs, tls::TlsError};
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::hub_identity::{HubIdentity, HubIdentityError};
 use crate::ingest::{IngestError, Ingestor};
+use crate::k8s::connect::Connection;
 use crate::lrm::{Lrm, LrmConfig, LrmError};
 use crate::pki::{Pki, PkiError};
 use crate::rear::node::{RearInputs, RearListeners, RearNode};
@@ -28,6 +29,7 @@ use crate::registry::{Registry, RegistryError};
 use crate::store::{DB_FILE, SqliteStore, Store, StoreError};
 use crate::{liveness, shutdown};
 
+mod kube_mode;
 mod run_file;
 
 pub use run_file::{RUN_FILE, RunFile};
@@ -93,6 +95,9 @@ pub enum ServerError {
     #[error(transparent)]
     Rear(#[from] crate::rear::node::RearStartError),
     /// A blocking task died.
+    /// The Kubernetes API server cannot be reached.
+    #[error(transparent)]
+    Kube(#[from] crate::k8s::connect::ConnectError),
     #[error("background task failed")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -146,19 +151,22 @@ pub struct Opened {
     pub app: Arc<AppState>,
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The API server connection (Kubernetes mode only).
+    pub kube: Option<Connection>,
 }
 
 /// Open everything in `config.state_dir`: identity, PKI, TLS, registry, store, ingest counters,
 /// Flavors, revocations.
 pub async fn open(config: &Config) -> Result<Opened, ServerError> {
     let dir = config.state_dir.clone();
-    let (mut identity, pki, tls, registry, store, revoked) =
-        tokio::task::spawn_blocking(move || open_files(&dir)).await??;
+    let embedded = config.store == StoreKind::Sqlite;
+    let (mut identity, pki, tls, registry, sqlite, revoked) =
+        tokio::task::spawn_blocking(move || open_files(&dir, embedded)).await??;
     if !config.rear.advertise.is_empty() {
         identity.rear_address.clone_from(&config.rear.advertise);
     }
     let (pki, registry) = (Arc::new(pki), Arc::new(registry));
-    let store: Arc<dyn Store> = store;
+    let (store, kube) = kube_mode::open_store(config, sqlite).await?;
     let ingestor = Arc::new(Ingestor::load(Arc::clone(&registry)).await?);
     let lrm_config = LrmConfig {
         hub: identity.node_identity(),
@@ -184,6 +192,7 @@ pub async fn open(config: &Config) -> Result<Opened, ServerError> {
     Ok(Opened {
         app: Arc::new(app),
         store,
+        kube,
     })
 }
 
@@ -192,11 +201,12 @@ type Files = (
     Pki,
     TlsConfigs,
     Registry,
-    Arc<SqliteStore>,
+    Option<Arc<SqliteStore>>,
     HashSet<String>,
 );
 
-fn open_files(dir: &Path) -> Result<Files, ServerError> {
+/// `embedded`: the FLUIDOS objects live in `hub.db` (else only the registry does).
+fn open_files(dir: &Path, embedded: bool) -> Result<Files, ServerError> {
     if !HubIdentity::exists(dir) {
         return Err(ServerError::NotInitialised(dir.to_owned()));
     }
@@ -205,7 +215,11 @@ fn open_files(dir: &Path) -> Result<Files, ServerError> {
     let tls = TlsConfigs::new(&pki, dir)?;
     let db = dir.join(DB_FILE);
     let registry = Registry::open(&db)?;
-    let store = SqliteStore::open(&db)?;
+    let store = if embedded {
+        Some(SqliteStore::open(&db)?)
+    } else {
+        None
+    };
     let revoked = registry.revoked_serials()?;
     Ok((identity, pki, tls, registry, store, revoked))
 }
@@ -232,7 +246,7 @@ impl Hub {
         let mut config = config;
         let rear_listeners = bind_rear(&config.rear).await?;
         config.rear.advertise = config.rear.advertised(rear_listeners.tls.1);
-        let Opened { app, store } = open(&config).await?;
+        let Opened { app, store, kube } = open(&config).await?;
         let (agent, agent_addr) = bind(config.agent_listen).await?;
         let (admin, admin_addr) = bind(config.admin_listen).await?;
         let ready = Arc::new(AtomicBool::new(false));
@@ -251,11 +265,15 @@ impl Hub {
             me: app.identity.node_identity(),
             store: Arc::clone(&store),
             namespace: fluidos_protocol::DEFAULT_NAMESPACE.to_owned(),
+            driver: kube_mode::peering_driver(&config, kube.as_ref(), &app.identity),
         };
         let rear = crate::rear::node::start(inputs, rear_listeners, &tracker, &shutdown).await;
         tracker.close();
         let rear = match rear {
-            Ok(rear) => rear,
+            Ok((rear, consumer)) => {
+                kube_mode::spawn_controllers(&config, kube, consumer, &tracker, &shutdown);
+                rear
+            }
             Err(error) => {
                 shutdown.cancel();
                 tracker.wait().await;

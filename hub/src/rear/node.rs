@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::client::{ClientSettings, RearClient};
 use super::gateway;
-use super::peering::EmbeddedDriver;
+use super::peering::PeeringDriver;
 use super::provider::{Provider, ProviderSettings};
 use super::trust::{PeerTrust, RearTls, TrustError};
 use crate::config::RearConfig;
@@ -69,15 +69,19 @@ pub struct RearInputs<'a> {
     pub store: Arc<dyn Store>,
     /// Namespace of every object.
     pub namespace: String,
+    /// What a purchase hands the buyer.
+    pub driver: Arc<dyn PeeringDriver>,
 }
 
-/// Start the gateway(s), the provider's housekeeping and the consumer controllers.
+/// Start the gateway(s) and the provider's housekeeping; returns the consumer controllers'
+/// context for the caller to run ([`consumer::run`]) where it decides (on the leader only
+/// when replicated).
 pub async fn start(
     inputs: RearInputs<'_>,
     listeners: RearListeners,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
-) -> Result<RearNode, RearStartError> {
+) -> Result<(RearNode, Arc<ConsumerContext>), RearStartError> {
     let config = inputs.config;
     let trust = PeerTrust {
         ca_files: config.trusted_ca_files.clone(),
@@ -89,9 +93,7 @@ pub async fn start(
         transaction_ttl: config.transaction_ttl,
         contract_duration: config.contract_duration,
     };
-    let driver = Arc::new(EmbeddedDriver {
-        node_id: inputs.me.node_id.clone(),
-    });
+    let driver = inputs.driver;
     let (provider, events) = Provider::load(
         Arc::clone(&inputs.store),
         inputs.me.clone(),
@@ -134,11 +136,11 @@ pub async fn start(
         step_timeout: config.step_timeout,
         hold_margin: consumer::DEFAULT_HOLD_MARGIN,
     };
-    tracker.spawn(consumer::run(Arc::new(ctx), shutdown.clone()));
     tracing::info!(address = %addr, "REAR gateway serving (mutual TLS)");
-    Ok(RearNode {
+    let node = RearNode {
         provider,
         addr,
         plain_addr,
-    })
+    };
+    Ok((node, Arc::new(ctx)))
 }
