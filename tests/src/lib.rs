@@ -13,6 +13,7 @@
 
 pub mod agent;
 pub mod hub;
+pub mod kube;
 pub mod load;
 pub mod process;
 pub mod raw;
