@@ -298,6 +298,15 @@ impl Config {
         Ok(config)
     }
 
+    /// Namespace of the FLUIDOS objects: `[kubernetes] namespace` in Kubernetes mode, else
+    /// the embedded store's fixed `fluidos`.
+    pub fn namespace(&self) -> &str {
+        match self.store {
+            StoreKind::Kubernetes => &self.kubernetes.namespace,
+            StoreKind::Sqlite => fluidos_protocol::DEFAULT_NAMESPACE,
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.state_dir.as_os_str().is_empty() {
             return Err(invalid("state_dir", "must not be empty"));

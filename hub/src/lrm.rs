@@ -11,7 +11,6 @@ pub mod flavor;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use fluidos_protocol::DEFAULT_NAMESPACE;
 use fluidos_protocol::flavor::{Flavor, FlavorSpec};
 use fluidos_protocol::node::NodeIdentity;
 use tokio::sync::Mutex as AsyncMutex;
@@ -61,6 +60,8 @@ pub struct LrmConfig {
     pub settings: FlavorSettings,
     /// Relative cpu/memory/storage change that triggers a write.
     pub threshold: f64,
+    /// Namespace of the Flavors.
+    pub namespace: String,
 }
 
 /// What the LRM remembers of the Flavor it last wrote for a node: where it is, and its spec in
@@ -110,7 +111,7 @@ impl Lrm {
         config: LrmConfig,
     ) -> Result<Self, LrmError> {
         let mut nodes: HashMap<String, Arc<AsyncMutex<Option<Written>>>> = HashMap::new();
-        let mut flavors = list_typed::<Flavor>(store.as_ref(), Some(DEFAULT_NAMESPACE)).await?;
+        let mut flavors = list_typed::<Flavor>(store.as_ref(), Some(&config.namespace)).await?;
         // Oldest first, so a duplicate (which should not exist) never shadows the original.
         flavors.sort_by(|a, b| {
             a.metadata
@@ -208,7 +209,8 @@ impl Lrm {
     async fn create(&self, node: &str, spec: FlavorSpec) -> Result<(Action, Flavor), LrmError> {
         for _ in 0..NAME_ATTEMPTS {
             let name = flavor::flavor_name(&self.config.hub.domain);
-            let new = flavor::new_flavor(name.clone(), node, spec.clone());
+            let mut new = flavor::new_flavor(name.clone(), node, spec.clone());
+            new.metadata.namespace.clone_from(&self.config.namespace);
             match create_typed(self.store.as_ref(), &new).await {
                 Ok(stored) => {
                     tracing::info!(node = %node, flavor = %name, available = spec.availability, "created Flavor");

@@ -172,6 +172,7 @@ pub async fn open(config: &Config) -> Result<Opened, ServerError> {
         hub: identity.node_identity(),
         settings: config.flavor.clone(),
         threshold: config.flavor_change_threshold,
+        namespace: config.namespace().to_owned(),
     };
     let lrm = Arc::new(Lrm::load(Arc::clone(&store), Arc::clone(&ingestor), lrm_config).await?);
     let metrics = Arc::new(Metrics::new(Arc::clone(&store), Arc::clone(&ingestor)));
@@ -264,7 +265,7 @@ impl Hub {
             pki: &app.pki,
             me: app.identity.node_identity(),
             store: Arc::clone(&store),
-            namespace: fluidos_protocol::DEFAULT_NAMESPACE.to_owned(),
+            namespace: config.namespace().to_owned(),
             driver: kube_mode::peering_driver(&config, kube.as_ref(), &app.identity),
         };
         let rear = crate::rear::node::start(inputs, rear_listeners, &tracker, &shutdown).await;

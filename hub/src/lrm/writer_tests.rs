@@ -38,6 +38,7 @@ fn config() -> LrmConfig {
         hub,
         settings: FlavorSettings::default(),
         threshold: 0.05,
+        namespace: fluidos_protocol::DEFAULT_NAMESPACE.to_owned(),
     }
 }
 
