@@ -198,6 +198,33 @@ impl ControlPlane {
         self.api.request_token(namespace, name, ttl)
     }
 
+    /// `kubectl apply` the committed FLUIDOS CRDs (`config/crds/`) and wait until every one
+    /// is Established. Idempotent, so every test may call it on a shared control plane.
+    pub fn install_crds(&self) -> anyhow::Result<()> {
+        let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/crds");
+        self.kubectl_ok(&["apply", "--server-side", "-f", &crds.to_string_lossy()])?;
+        self.kubectl_ok(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "-f",
+            &crds.to_string_lossy(),
+        ])?;
+        Ok(())
+    }
+
+    /// Run `kubectl` with `args` as admin; its stdout, or an error with its stderr.
+    pub fn kubectl_ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let output = self.kubectl().args(args).output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "kubectl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// Directory of this control plane's files (logs, PKI, kubeconfig).
     pub fn dir(&self) -> &Path {
         self.dir.path()
