@@ -14,6 +14,7 @@
 pub mod agent;
 pub mod hub;
 pub mod kube;
+pub mod kube_mode;
 pub mod load;
 pub mod process;
 pub mod raw;

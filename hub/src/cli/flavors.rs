@@ -76,11 +76,16 @@ fn row(object: &serde_json::Value, now: OffsetDateTime) -> Vec<String> {
         flavor.spec.provider_id.clone(),
         flavor.spec.flavor_type.type_identifier.clone(),
         flavor.spec.availability.to_string(),
-        flavor
-            .metadata
-            .owner_references
-            .first()
-            .map_or_else(dash, |o| o.name.clone()),
+        crate::lrm::flavor::agent_node(&flavor)
+            .map(str::to_owned)
+            .or_else(|| {
+                flavor
+                    .metadata
+                    .owner_references
+                    .first()
+                    .map(|o| o.name.clone())
+            })
+            .unwrap_or_else(dash),
         characteristics
             .as_ref()
             .map_or_else(dash, |c| c.architecture.clone()),

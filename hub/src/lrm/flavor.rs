@@ -10,7 +10,7 @@ use fluidos_protocol::flavor::{
     Characteristics, Flavor, FlavorSpec, FlavorType, Gpu, K8SliceTypeData, Location,
     NETWORK_PROPERTY, Partitionability, Policies, Price, Properties, TYPE_K8SLICE,
 };
-use fluidos_protocol::meta::{ObjectMeta, OwnerReference};
+use fluidos_protocol::meta::ObjectMeta;
 use fluidos_protocol::node::NodeIdentity;
 use fluidos_protocol::{DEFAULT_NAMESPACE, Quantity};
 use serde::Deserialize;
@@ -297,18 +297,15 @@ pub fn flavor_name(domain: &str) -> String {
     format!("{domain}-{}-{}", TYPE_K8SLICE, hex::encode(suffix)).to_lowercase()
 }
 
-/// A new Flavor object named `name` for agent `node`.
+/// A new Flavor object named `name` for agent `node`. The board is named by the
+/// [`AGENT_NODE_LABEL`] label, not by an ownerReference: an agent board is no Kubernetes Node,
+/// and an API server rejects an ownerReference without the owner's uid (and its garbage
+/// collector would delete a Flavor whose owner does not exist).
 pub fn new_flavor(name: String, node: &str, spec: FlavorSpec) -> Flavor {
     let metadata = ObjectMeta {
         name,
         namespace: DEFAULT_NAMESPACE.to_owned(),
         labels: BTreeMap::from([(AGENT_NODE_LABEL.to_owned(), node.to_owned())]),
-        owner_references: vec![OwnerReference {
-            api_version: "v1".to_owned(),
-            kind: "Node".to_owned(),
-            name: node.to_owned(),
-            uid: String::new(),
-        }],
         ..ObjectMeta::default()
     };
     Flavor::new(metadata, spec)
