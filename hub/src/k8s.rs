@@ -6,5 +6,6 @@
 
 pub mod connect;
 pub mod leader;
+pub mod nodes;
 pub mod resources;
 pub mod store;
