@@ -4,9 +4,11 @@
 //! label), a ServiceAccount `fluidos-peer` in it, a RoleBinding of that ServiceAccount to the
 //! ClusterRole `cluster_role`, and a TokenRequest token that expires with the contract. The
 //! buyer receives a kubeconfig (base64, as on the REAR wire) whose context is pinned to that
-//! namespace. Revoking deletes the RoleBinding, the ServiceAccount (which invalidates every
-//! token minted for it: bound tokens are checked against the ServiceAccount's existence and
-//! uid) and the namespace. The namespace enforces Pod Security `baseline`, so pods cannot use
+//! namespace. Revoking deletes the RoleBinding (the buyer is denied at once), the
+//! ServiceAccount (which invalidates every token minted for it: bound tokens are checked
+//! against the ServiceAccount's existence and uid; the API server caches successful token
+//! authentications for 10 s by default, so a revoked token stops authenticating within that)
+//! and the namespace. The namespace enforces Pod Security `baseline`, so pods cannot use
 //! the host's namespaces, hostPath or privileged mode to leave it.
 //!
 //! Why a *RoleBinding* to a *ClusterRole*: a namespaced RoleBinding that refers to a
@@ -31,8 +33,11 @@
 //! | `rbac.authorization.k8s.io` | `clusterroles` | `<cluster_role>` | `bind` |
 //!
 //! (`create` cannot be limited by name; the others can, and the name is fixed.)
+//! [`hub_peering_rules`] returns exactly these rules.
 //!
 //! [`names`], [`objects`] and [`kubeconfig`] are pure and unit-tested; [`driver`] does the IO.
+//! `live_tests` (ignored unless `FLUIDOS_TEST_KUBECONFIG` names an admin kubeconfig and
+//! `--ignored` is passed) run the driver as a ServiceAccount holding only these rules.
 
 pub mod driver;
 pub mod kubeconfig;
@@ -40,7 +45,7 @@ pub mod names;
 pub mod objects;
 
 pub use driver::{KubePeeringDriver, KubePeeringError};
-pub use objects::peer_cluster_role;
+pub use objects::{hub_peering_rules, peer_cluster_role};
 
 /// Where and how contracts are granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +124,9 @@ impl PeeringSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod live_tests;
 
 #[cfg(test)]
 mod tests {

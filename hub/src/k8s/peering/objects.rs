@@ -190,6 +190,34 @@ pub fn peer_cluster_role(name: &str) -> ClusterRole {
     }
 }
 
+/// The rules the hub itself needs to run the peering driver with ClusterRole `cluster_role`
+/// as the peer role (see the table in [`super`]); for the hub's own ClusterRole.
+pub fn hub_peering_rules(cluster_role: &str) -> Vec<PolicyRule> {
+    let rbac = "rbac.authorization.k8s.io";
+    let named = |mut r: PolicyRule, name: &str| {
+        r.resource_names = Some(vec![name.to_owned()]);
+        r
+    };
+    vec![
+        rule("", &["namespaces"], &["get", "create", "delete"]),
+        rule("", &["serviceaccounts"], &["create"]),
+        named(
+            rule("", &["serviceaccounts"], &["get", "delete"]),
+            PEER_SERVICE_ACCOUNT,
+        ),
+        named(
+            rule("", &["serviceaccounts/token"], &["create"]),
+            PEER_SERVICE_ACCOUNT,
+        ),
+        rule(rbac, &["rolebindings"], &["create"]),
+        named(
+            rule(rbac, &["rolebindings"], &["get", "delete"]),
+            PEER_SERVICE_ACCOUNT,
+        ),
+        named(rule(rbac, &["clusterroles"], &["bind"]), cluster_role),
+    ]
+}
+
 /// One rule on `resources` of API group `group`.
 fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
     let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
