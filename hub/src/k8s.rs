@@ -7,5 +7,6 @@
 pub mod connect;
 pub mod leader;
 pub mod nodes;
+pub mod peering;
 pub mod resources;
 pub mod store;
