@@ -95,6 +95,9 @@ pub enum ServerError {
     #[error(transparent)]
     Rear(#[from] crate::rear::node::RearStartError),
     /// A blocking task died.
+    /// The Kubernetes peering settings are unusable.
+    #[error("invalid [kubernetes] peering settings")]
+    Peering(#[source] crate::k8s::peering::PeeringSettingsError),
     /// The Kubernetes API server cannot be reached.
     #[error(transparent)]
     Kube(#[from] crate::k8s::connect::ConnectError),
@@ -266,7 +269,7 @@ impl Hub {
             me: app.identity.node_identity(),
             store: Arc::clone(&store),
             namespace: config.namespace().to_owned(),
-            driver: kube_mode::peering_driver(&config, kube.as_ref(), &app.identity),
+            driver: kube_mode::peering_driver(&config, kube.as_ref(), &app.identity)?,
         };
         let rear = crate::rear::node::start(inputs, rear_listeners, &tracker, &shutdown).await;
         tracker.close();

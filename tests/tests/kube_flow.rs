@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use fluidos_hub::k8s::peering::peer_cluster_role;
 use fluidos_protocol::allocation::Allocation;
 use fluidos_protocol::discovery::{Discovery, PeeringCandidate};
 use fluidos_protocol::flavor::Flavor;
@@ -18,6 +20,9 @@ use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store};
 use fluidos_tests::process::Scratch;
 use fluidos_tests::rear::rear_config;
 use fluidos_tests::{bins, eventually, samples};
+use k8s_openapi::api::rbac::v1::ClusterRole;
+use kube::Api;
+use kube::api::PostParams;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
@@ -53,6 +58,89 @@ spec:
     )
 }
 
+/// The ClusterRole buyers are bound to in their contract namespace (the deploy manifests'
+/// `fluidos-peer`, built by the same code).
+async fn install_peer_role(plane: &ControlPlane) {
+    let client = plane.client().await.expect("client");
+    let roles: Api<ClusterRole> = Api::all(client);
+    let role = peer_cluster_role("fluidos-peer");
+    match roles.create(&PostParams::default(), &role).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(error) => panic!("cannot create the peer ClusterRole: {error}"),
+    }
+}
+
+/// The kubeconfig the buyer got works in its contract namespace only, and stops working once
+/// the seller terminates the contract.
+async fn check_peering_credentials(
+    provider_plane: &ControlPlane,
+    scratch: &Scratch,
+    bought: &Contract,
+    sold: &Contract,
+    ns: &str,
+) {
+    let encoded = &bought.spec.peering_target_credentials.kubeconfig;
+    let yaml = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("the kubeconfig is base64");
+    let path = scratch.path().join("buyer.kubeconfig");
+    std::fs::write(&path, &yaml).expect("write kubeconfig");
+    let kubeconfig = path.to_string_lossy().into_owned();
+    let kubectl = |args: &[&str]| {
+        let out = provider_plane_kubectl(&kubeconfig, args);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = kubectl(&["create", "configmap", "bought-it"]);
+    assert!(ok, "the buyer can create in its contract namespace: {err}");
+    let (ok, err) = kubectl(&["get", "pods", "-n", ns]);
+    assert!(
+        !ok && err.contains("Forbidden"),
+        "the buyer is forbidden in the FLUIDOS namespace: {err}"
+    );
+    let (ok, err) = kubectl(&["get", "nodes"]);
+    assert!(
+        !ok && err.contains("Forbidden"),
+        "the buyer has nothing cluster-wide: {err}"
+    );
+
+    provider_plane
+        .kubectl_ok(&[
+            "patch",
+            "contracts.reservation.fluidos.eu",
+            &sold.metadata.name,
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"phase":{"phase":"Inactive","message":"terminated by the test"}}}"#,
+        ])
+        .expect("terminate the contract");
+    eventually(
+        Duration::from_secs(30),
+        "the buyer's credentials to stop working",
+        || {
+            let (ok, _) = kubectl(&["get", "configmaps"]);
+            async move { (!ok).then_some(()) }
+        },
+    )
+    .await;
+    let _ = provider_plane;
+}
+
+fn provider_plane_kubectl(kubeconfig: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs")
+}
+
 fn apply(plane: &ControlPlane, yaml: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("object.yaml");
@@ -80,8 +168,9 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
     let scratch = Scratch::new("kube-flow");
     let mut consumer = TestHub::init_named(&bins, scratch.path(), "consumer", HEARTBEAT);
     let mut provider = TestHub::init_named(&bins, scratch.path(), "provider", HEARTBEAT);
+    install_peer_role(provider_plane).await;
     let provider_config =
-        kube_config(provider_plane, &ns, "peering = false") + &rear_config(&[&consumer], &[], "");
+        kube_config(provider_plane, &ns, "") + &rear_config(&[&consumer], &[], "");
     provider.set_config(&provider_config);
     provider.start().await;
     let mut agent = TestAgent::enrolled(
@@ -155,6 +244,8 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
         1,
         "the consumer allocates what it bought"
     );
+
+    check_peering_credentials(provider_plane, &scratch, &bought[0], &sold[0], &ns).await;
 
     // kubectl shows the upstream printer columns with our values.
     let table = consumer_plane

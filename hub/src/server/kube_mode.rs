@@ -14,6 +14,8 @@ use crate::consumer::{self, ConsumerContext};
 use crate::hub_identity::HubIdentity;
 use crate::k8s::connect::{Connection, connect};
 use crate::k8s::leader::{LeaderSettings, replica_identity, run_while_leader};
+use crate::k8s::nodes::NodeFlavorSettings;
+use crate::k8s::peering::{KubePeeringDriver, PeeringSettings};
 use crate::k8s::store::KubeStore;
 use crate::rear::peering::{EmbeddedDriver, PeeringDriver};
 use crate::store::{SqliteStore, Store};
@@ -42,15 +44,32 @@ pub(super) fn peering_driver(
     config: &Config,
     kube: Option<&Connection>,
     identity: &HubIdentity,
-) -> Arc<dyn PeeringDriver> {
-    let _ = (config, kube);
-    Arc::new(EmbeddedDriver {
-        node_id: identity.node_id.clone(),
-    })
+) -> Result<Arc<dyn PeeringDriver>, ServerError> {
+    let k = &config.kubernetes;
+    let Some(connection) = kube.filter(|_| k.peering) else {
+        return Ok(Arc::new(EmbeddedDriver {
+            node_id: identity.node_id.clone(),
+        }));
+    };
+    let api_server = if k.peer_api_server.is_empty() {
+        connection.server_url.clone()
+    } else {
+        k.peer_api_server.clone()
+    };
+    let settings = PeeringSettings {
+        namespace_prefix: k.peer_namespace_prefix.clone(),
+        cluster_role: k.peer_cluster_role.clone(),
+        api_server,
+        ca_pem: connection.ca_pem.clone(),
+        cluster_id: identity.node_id.clone(),
+    };
+    let driver = KubePeeringDriver::new(connection.client.clone(), settings)
+        .map_err(ServerError::Peering)?;
+    Ok(Arc::new(driver))
 }
 
-/// Run the controllers: the REAR consumer (and, in Kubernetes mode, Nodes → Flavors), on the
-/// Lease holder only when leader election is on.
+/// Run the controllers: the REAR consumer (and, in Kubernetes mode with `node_flavors`,
+/// Nodes → Flavors), on the Lease holder only when leader election is on.
 pub(super) fn spawn_controllers(
     config: &Config,
     kube: Option<Connection>,
@@ -58,11 +77,36 @@ pub(super) fn spawn_controllers(
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) {
+    let k = &config.kubernetes;
+    let nodes = kube.as_ref().filter(|_| k.node_flavors).map(|connection| {
+        let settings = NodeFlavorSettings {
+            label: k.node_label.clone(),
+            namespace: k.namespace.clone(),
+            hub: consumer.me.clone(),
+            flavor: config.flavor.clone(),
+            threshold: config.flavor_change_threshold,
+        };
+        (connection.client.clone(), settings)
+    });
     let controllers = move |token: CancellationToken| {
         let consumer = Arc::clone(&consumer);
-        async move { consumer::run(consumer, token).await }
+        let nodes = nodes.clone();
+        async move {
+            let store = Arc::clone(&consumer.store);
+            let nodes_token = token.clone();
+            let node_flavors = async move {
+                let Some((client, settings)) = nodes else {
+                    return;
+                };
+                if let Err(error) =
+                    crate::k8s::nodes::run(client, store, settings, nodes_token).await
+                {
+                    tracing::error!(error = %error, "Nodes → Flavors stopped");
+                }
+            };
+            tokio::join!(consumer::run(consumer, token), node_flavors);
+        }
     };
-    let k = &config.kubernetes;
     match kube {
         Some(connection) if k.leader_election => {
             let settings = LeaderSettings {
