@@ -66,6 +66,31 @@ impl TestHub {
         }
     }
 
+    /// A second replica of this hub: the same identity and PKI (the state files copied into
+    /// `<dir>/<name>`, as a Deployment's pods get them from one Secret) and the same config.
+    pub fn replica(&self, name: &str) -> TestHub {
+        let state = self.state.with_file_name(name);
+        std::fs::create_dir_all(&state).expect("replica state dir");
+        for entry in std::fs::read_dir(&self.state).expect("state dir") {
+            let entry = entry.expect("state entry");
+            let file = entry.file_name();
+            let keep = file.to_string_lossy();
+            if entry.path().is_file() && !keep.starts_with("hub.db") && keep != "run.json" {
+                std::fs::copy(entry.path(), state.join(&file)).expect("copy state file");
+            }
+        }
+        TestHub {
+            bins: self.bins.clone(),
+            state,
+            heartbeat: self.heartbeat,
+            daemon: None,
+            addrs: None,
+            config: self.config.clone(),
+            rear_listen: None,
+            name: name.to_owned(),
+        }
+    }
+
     /// The hub's CA certificate (what peers trust).
     pub fn ca_file(&self) -> PathBuf {
         self.state.join("ca.crt")
