@@ -150,22 +150,16 @@ fn apply(plane: &ControlPlane, yaml: &str) {
         .expect("kubectl apply");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
-    if skipped("solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster") {
-        return;
-    }
-    let (provider_plane, consumer_plane) = (
-        ControlPlane::shared("provider"),
-        ControlPlane::shared("consumer"),
-    );
-    let ns = unique_name("flow");
-    for plane in [provider_plane, consumer_plane] {
-        plane.install_crds().expect("CRDs");
-        plane.create_namespace(&ns).expect("namespace");
-    }
+/// A provider hub with one agent board whose Flavor is on its cluster, and a consumer hub
+/// that trusts and queries it, both in Kubernetes mode on their own clusters.
+async fn provider_and_consumer(
+    provider_plane: &ControlPlane,
+    consumer_plane: &ControlPlane,
+    scratch: &Scratch,
+    ns: &str,
+) -> (TestHub, TestHub, TestAgent, Flavor) {
+    let ns = ns.to_owned();
     let bins = bins!();
-    let scratch = Scratch::new("kube-flow");
     let mut consumer = TestHub::init_named(&bins, scratch.path(), "consumer", HEARTBEAT);
     let mut provider = TestHub::init_named(&bins, scratch.path(), "provider", HEARTBEAT);
     install_peer_role(provider_plane).await;
@@ -197,6 +191,27 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
         &(kube_config(consumer_plane, &ns, "") + &rear_config(&[&provider], &[rear], "")),
     );
     consumer.start().await;
+
+    (provider, consumer, agent, flavor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
+    if skipped("solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster") {
+        return;
+    }
+    let (provider_plane, consumer_plane) = (
+        ControlPlane::shared("provider"),
+        ControlPlane::shared("consumer"),
+    );
+    let ns = unique_name("flow");
+    for plane in [provider_plane, consumer_plane] {
+        plane.install_crds().expect("CRDs");
+        plane.create_namespace(&ns).expect("namespace");
+    }
+    let scratch = Scratch::new("kube-flow");
+    let (mut provider, mut consumer, mut agent, flavor) =
+        provider_and_consumer(provider_plane, consumer_plane, &scratch, &ns).await;
 
     let started = Instant::now();
     apply(consumer_plane, &solver_yaml("solver-k8s", &ns));
@@ -233,6 +248,7 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
     let reservations = kube_objects::<Reservation>(&consumer_store, &ns).await;
     assert_eq!(reservations.len(), 1);
     let bought = kube_objects::<Contract>(&consumer_store, &ns).await;
+    let provider_store = kube_store(provider_plane, &ns).await;
     let sold = kube_objects::<Contract>(&provider_store, &ns).await;
     assert_eq!(bought.len(), 1, "the consumer's cluster has the Contract");
     assert_eq!(sold.len(), 1, "the provider's cluster has the Contract");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fluidos_hub::k8s::store::KubeStore;
-use fluidos_hub::store::{SqliteStore, Store, StoreError, WatchEvent};
+use fluidos_hub::store::{SqliteStore, Store, StoreError, StoredObject, WatchEvent};
 use fluidos_tests::kube::{ControlPlane, skipped, unique_name};
 use serde_json::json;
 use tokio::sync::broadcast::Receiver;
@@ -99,6 +99,19 @@ async fn conformance(store: Arc<dyn Store>, ns: &str) {
     assert_eq!(same.resource_version, updated.resource_version);
     assert_eq!(store.writes_total(), writes);
 
+    conflicts_lists_and_deletes(store.as_ref(), ns, &mut events, &got, &updated).await;
+}
+
+/// Stale versions conflict, lists are ordered, deletes honour preconditions, creating with a
+/// status keeps it.
+async fn conflicts_lists_and_deletes(
+    store: &dyn Store,
+    ns: &str,
+    events: &mut Receiver<WatchEvent>,
+    got: &StoredObject,
+    updated: &StoredObject,
+) {
+    let created = got;
     // A stale resourceVersion is a conflict that names the current one.
     let stale = store.update(got.clone()).await;
     match stale {
@@ -131,7 +144,7 @@ async fn conformance(store: Arc<dyn Store>, ns: &str) {
     let gone = store.delete(KIND, ns, "solver-b", None).await;
     assert!(matches!(gone, Err(StoreError::NotFound { .. })), "{gone:?}");
     let deleted = loop {
-        if let WatchEvent::Deleted(o) = next_event(&mut events, "solver-b").await {
+        if let WatchEvent::Deleted(o) = next_event(events, "solver-b").await {
             break o;
         }
     };
