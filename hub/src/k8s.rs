@@ -4,4 +4,5 @@
 //! [`resources`] is the one table of where each FLUIDOS kind lives on an API server (group,
 //! version, plural); everything else here builds on it.
 
+pub mod crds;
 pub mod resources;
