@@ -6,6 +6,7 @@
 
 mod agents;
 mod contracts;
+mod crds;
 #[cfg(test)]
 mod fixtures;
 mod flavors;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use contracts::{ContractsArgs, ContractsCommand};
+pub use crds::CrdsArgs;
 pub use peers::PeersArgs;
 pub use solve::SolveArgs;
 
@@ -81,6 +83,8 @@ pub enum Command {
     Peers(PeersArgs),
     /// Local demo: init if needed, run the hub, enroll and run a local agent, show its Flavor.
     Up(ListenArgs),
+    /// Print the FLUIDOS CustomResourceDefinitions (YAML), or write them to a directory.
+    Crds(CrdsArgs),
 }
 
 /// `init` options.
@@ -272,6 +276,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Contracts(args) => contracts::run(&config, &args).await,
         Command::Peers(args) => peers::run(&config, &args).await,
         Command::Up(_) => crate::up::run(config).await,
+        Command::Crds(args) => crds::run(&args),
     }
 }
 
@@ -361,6 +366,10 @@ mod tests {
         assert!(matches!(
             parse(&["fluidos-hub", "peers"]).unwrap(),
             Command::Peers(PeersArgs { json: false })
+        ));
+        assert!(matches!(
+            parse(&["fluidos-hub", "crds", "--out", "config/crds"]).unwrap(),
+            Command::Crds(CrdsArgs { out: Some(ref dir) }) if dir.ends_with("crds")
         ));
         let s = parse(&[
             "fluidos-hub",

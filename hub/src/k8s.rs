@@ -5,6 +5,7 @@
 //! version, plural); everything else here builds on it.
 
 pub mod connect;
+pub mod crds;
 pub mod leader;
 pub mod nodes;
 pub mod peering;

@@ -72,6 +72,7 @@ impl Allocation {
 
 /// `spec` of an Allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AllocationSpec {
     /// Forwarding flag (unused upstream).
@@ -84,6 +85,7 @@ pub struct AllocationSpec {
 
 /// `status` of an Allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AllocationObjectStatus {
     /// The state (`status.status`).

@@ -38,11 +38,20 @@ pub fn cr_type_identifier(wire_name: &str) -> String {
 /// A `Configuration`: the flavor type and the type-specific request data. The same struct is
 /// used in both forms; only `type` is spelled differently (see [`Configuration::to_wire`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["type", "data"]))
+)]
 pub struct Configuration {
     /// `K8Slice` (CR form) or `k8slice` (wire form), etc.
     #[serde(rename = "type", alias = "Type")]
     pub type_identifier: String,
     /// Type-specific data (for K8Slice: [`K8SliceConfiguration`]).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::free_form_object")
+    )]
     #[serde(default, alias = "Data")]
     pub data: serde_json::Value,
 }

@@ -74,6 +74,11 @@ impl Discovery {
 
 /// `spec` of a Discovery.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["solverID", "subscribe"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoverySpec {
     /// Name of the Solver this Discovery works for.
@@ -89,6 +94,11 @@ pub struct DiscoverySpec {
 
 /// `status` of a Discovery.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["phase"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveryStatus {
     /// Phase (required key).
@@ -101,6 +111,11 @@ pub struct DiscoveryStatus {
 
 /// `status.peeringCandidateList` of a Discovery.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["items"]), transform = crate::schema::list_envelope)
+)]
 pub struct PeeringCandidateList {
     /// The candidates.
     #[serde(default)]
@@ -109,6 +124,13 @@ pub struct PeeringCandidateList {
 
 /// A PeeringCandidate object: one remote Flavor, shared by every Solver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+// Its schema is used only where it is embedded in a Discovery's status, and there upstream
+// requires none of its keys.
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = []))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PeeringCandidate {
     /// [`ADVERTISEMENT_API_VERSION`] (may be empty when embedded in a Discovery status).
@@ -141,6 +163,11 @@ impl PeeringCandidate {
 
 /// `spec` of a PeeringCandidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["interestedSolverIDs", "flavor", "available"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PeeringCandidateSpec {
     /// Solvers that picked this candidate (required key, may be empty).
@@ -155,6 +182,11 @@ pub struct PeeringCandidateSpec {
 
 /// `status` of a PeeringCandidate (both keys always emitted).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["creationTime", "lastUpdateTime"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PeeringCandidateStatus {
     /// RFC 3339 creation time (or empty).

@@ -26,6 +26,13 @@ pub const NETWORK_PROPERTY: &str = "networkProperty";
 
 /// A Flavor object (CR form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+// Its schema is used only where it is embedded in a PeeringCandidate or a Contract, and there upstream
+// requires none of its keys.
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = []))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Flavor {
     /// [`FLAVOR_API_VERSION`]; empty (and then omitted) when embedded in a PeeringCandidate or
@@ -59,6 +66,11 @@ impl Flavor {
 
 /// `spec` of a Flavor.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["providerID", "flavorType", "owner", "price", "availability"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct FlavorSpec {
     /// Node id of the provider.
@@ -82,11 +94,20 @@ pub struct FlavorSpec {
 
 /// `spec.flavorType`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["typeIdentifier", "typeData"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct FlavorType {
     /// `K8Slice`, `VM`, `Service` or `Sensor`.
     pub type_identifier: String,
     /// Type-specific data (preserve-unknown JSON).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::free_form_object")
+    )]
     #[serde(default)]
     pub type_data: serde_json::Value,
 }
@@ -109,6 +130,11 @@ impl FlavorType {
 
 /// `spec.price`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["amount", "currency", "period"]))
+)]
 pub struct Price {
     /// Amount, free text.
     #[serde(default)]
@@ -123,6 +149,7 @@ pub struct Price {
 
 /// `spec.location` (CR form: the country is under `country`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
     /// Latitude, free text.
@@ -144,6 +171,11 @@ pub struct Location {
 
 /// `status` of a Flavor.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["creationTime", "expirationTime", "lastUpdateTime"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct FlavorStatus {
     /// Expiration time (RFC 3339 or empty).

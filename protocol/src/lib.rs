@@ -11,14 +11,17 @@
 //! * [`rear`]: the REAR v2 wire messages (flavors, reserve, transaction, purchase, contract).
 //! * [`partition`], [`service`]: partition arithmetic under a partitionability policy; Service flavor data.
 //! * [`selector`]: selectors and filters, their evaluation, and the `filter[...]` query grammar.
-//! * [`solver`], [`discovery`], [`reservation`], [`allocation`], [`network`]: the FLUIDOS
-//!   custom resources of the consumer and provider flows (CR form).
+//! * [`solver`], [`discovery`], [`reservation`], [`allocation`], [`network`], [`blueprint`]:
+//!   the FLUIDOS custom resources of the consumer and provider flows (CR form).
+//! * `schema` (feature `schema`): the JSON Schemas of those resources, for the hub's CRDs.
 //!
 //! This crate must not depend on tokio, hyper, rustls, kube, rusqlite or sysinfo: both the
-//! edge agent and the hub link it, and the agent binary has a size budget.
+//! edge agent and the hub link it, and the agent binary has a size budget. `schemars` is an
+//! optional dependency behind the `schema` feature, which only the hub turns on.
 
 pub mod agent;
 pub mod allocation;
+pub mod blueprint;
 pub mod configuration;
 pub mod discovery;
 pub mod flavor;
@@ -31,6 +34,8 @@ pub mod phase;
 pub mod quantity;
 pub mod rear;
 pub mod reservation;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod selector;
 pub mod service;
 pub mod solver;

@@ -60,6 +60,11 @@ impl KnownCluster {
 
 /// `spec` of a KnownCluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["address"]))
+)]
 pub struct KnownClusterSpec {
     /// REAR address of the remote node, `host:port`.
     #[serde(default)]
@@ -68,6 +73,11 @@ pub struct KnownClusterSpec {
 
 /// `status` of a KnownCluster or a Broker (both keys always emitted).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["expirationTime", "lastUpdateTime"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkTimes {
     /// RFC 3339 time after which the entry is stale (or empty).
@@ -110,6 +120,11 @@ impl Broker {
 
 /// `spec` of a Broker (every key required, all strings).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["address", "name", "clcert", "cacert", "role", "rule", "metric"]))
+)]
 pub struct BrokerSpec {
     /// Broker address.
     #[serde(default)]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Extra identity data (`additionalInformation`), CR form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AdditionalInformation {
     /// Liqo cluster id of the node, when known.
     #[serde(
@@ -22,6 +23,11 @@ pub struct AdditionalInformation {
 
 /// A node identity as stored in custom resources (`spec.owner` of a Flavor, etc.).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["domain", "nodeID", "ip"]))
+)]
 pub struct NodeIdentity {
     /// FLUIDOS domain, e.g. `fluidos.eu`.
     #[serde(default)]

@@ -92,6 +92,11 @@ impl<'de> Deserialize<'de> for Phase {
 
 /// `{phase, message?, startTime?, lastChangeTime?, endTime?}` (RFC 3339 strings).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["phase"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseStatus {
     /// The phase.
@@ -113,6 +118,7 @@ pub struct PhaseStatus {
 
 /// A reference to another object (`{name?, namespace?, apiVersion?, kind?}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GenericRef {
     /// Name.

@@ -104,6 +104,11 @@ impl Reservation {
 
 /// `spec` of a Reservation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["solverID", "buyer", "seller"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationSpec {
     /// Name of the Solver this Reservation works for.
@@ -134,6 +139,11 @@ pub struct ReservationSpec {
 
 /// A telemetry endpoint (`{endpoint, intents?}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["endpoint"]))
+)]
 pub struct TelemetryServer {
     /// Endpoint URL (required key).
     #[serde(default)]
@@ -145,6 +155,11 @@ pub struct TelemetryServer {
 
 /// `status` of a Reservation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["phase"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationStatus {
     /// Overall phase (required key).

@@ -62,12 +62,21 @@ fn in_field<T>(field: &'static str, result: Result<T, RuleError>) -> Result<T, S
 
 /// A selector (CR form): the flavor type and the type-specific filters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["flavorType"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Selector {
     /// `K8Slice`, `Service`, `VM` or `Sensor`.
     pub flavor_type: String,
     /// [`K8SliceSelector`] or [`ServiceSelector`] as JSON; absent means "no filters" (and, for
     /// K8Slice, "buy the whole flavor").
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::free_form_object")
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<serde_json::Value>,
 }

@@ -30,6 +30,11 @@ pub const CATEGORY_MESSAGE_QUEUE: &str = "message-queue";
 
 /// Service `typeData` (CR and wire form).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["name", "description", "category", "tags", "hostingPolicies", "configurationTemplate"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceTypeData {
     /// Service name.
@@ -48,6 +53,10 @@ pub struct ServiceTypeData {
     #[serde(default)]
     pub hosting_policies: Vec<HostingPolicy>,
     /// JSON Schema of the configuration a buyer sends (any JSON).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::free_form_object")
+    )]
     #[serde(default)]
     pub configuration_template: serde_json::Value,
 }

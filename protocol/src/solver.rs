@@ -50,6 +50,11 @@ impl Solver {
 
 /// `spec` of a Solver.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["intentID"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SolverSpec {
     /// Which flavors qualify (`{flavorType, filters?}`); absent means any.
@@ -71,6 +76,7 @@ pub struct SolverSpec {
 
 /// `status` of a Solver.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SolverStatus {
     /// Find-candidate step.

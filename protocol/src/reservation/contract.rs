@@ -44,6 +44,11 @@ impl Contract {
 
 /// `spec` of a Contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["flavor", "transactionID", "buyer", "seller", "buyerClusterID", "peeringTargetCredentials"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractSpec {
     /// The Flavor bought, in its pre-sale state (embedded).
@@ -82,6 +87,11 @@ pub struct ContractSpec {
 
 /// Liqo peering credentials, CR form (`{liqoID, kubeconfig}`; both keys always emitted).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["liqoID", "kubeconfig"]))
+)]
 pub struct LiqoCredentials {
     /// Liqo cluster id of the peering target.
     #[serde(rename = "liqoID", alias = "liqoId", alias = "liqoid", default)]
@@ -93,6 +103,11 @@ pub struct LiqoCredentials {
 
 /// `status` of a Contract.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["phase"]))
+)]
 pub struct ContractStatus {
     /// Phase.
     #[serde(default)]

@@ -41,6 +41,11 @@ impl Transaction {
 
 /// `spec` of a Transaction.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["flavorID", "buyer", "clusterID"]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionSpec {
     /// The reserved Flavor.
@@ -62,6 +67,11 @@ pub struct TransactionSpec {
 
 /// `status` of a Transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("required" = ["phase"]))
+)]
 pub struct TransactionStatus {
     /// Phase.
     #[serde(default)]
