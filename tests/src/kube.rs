@@ -202,14 +202,14 @@ impl ControlPlane {
     /// is Established. Idempotent, so every test may call it on a shared control plane.
     pub fn install_crds(&self) -> anyhow::Result<()> {
         let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/crds");
-        self.kubectl_ok(&["apply", "--server-side", "-f", &crds.to_string_lossy()])?;
-        self.kubectl_ok(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "-f",
-            &crds.to_string_lossy(),
-        ])?;
+        self.kubectl_ok(&["apply", "--server-side", "-k", &crds.to_string_lossy()])?;
+        let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+        let names: Vec<String> = fluidos_hub::k8s::resources::KINDS
+            .iter()
+            .map(|k| format!("crd/{}", k.crd_name()))
+            .collect();
+        wait.extend(names.iter().map(String::as_str));
+        self.kubectl_ok(&wait)?;
         Ok(())
     }
 

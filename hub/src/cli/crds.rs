@@ -66,7 +66,7 @@ mod tests {
         })
         .unwrap();
         let files = crds::files().unwrap();
-        assert_eq!(files.len(), 11);
+        assert_eq!(files.len(), 12, "eleven CRDs and the kustomization");
         for file in files {
             let written = std::fs::read_to_string(out.join(&file.name)).unwrap();
             assert_eq!(written, file.contents);

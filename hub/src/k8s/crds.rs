@@ -90,12 +90,15 @@ pub fn file_name(crd: &CustomResourceDefinition) -> String {
     format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
 }
 
-/// Every CRD of [`all`] as a file.
+/// Name of the generated kustomization file next to the CRDs.
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+
+/// One file per CRD (see [`file_name`]) plus [`KUSTOMIZATION`].
 ///
 /// # Errors
 /// [`CrdError::Yaml`] if one does not serialise.
 pub fn files() -> Result<Vec<CrdFile>, CrdError> {
-    all()
+    let mut files = all()
         .iter()
         .map(|crd| {
             Ok(CrdFile {
@@ -103,7 +106,24 @@ pub fn files() -> Result<Vec<CrdFile>, CrdError> {
                 contents: format!("{GENERATED_HEADER}{}", to_yaml(crd)?),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, CrdError>>()?;
+    files.push(kustomization(&files));
+    Ok(files)
+}
+
+/// `kustomization.yaml` listing `crds`, so `kubectl apply -k` takes the directory (and the
+/// deploy manifests can include it).
+fn kustomization(crds: &[CrdFile]) -> CrdFile {
+    let mut contents = format!(
+        "{GENERATED_HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+    );
+    for crd in crds {
+        contents.push_str(&format!("  - {}\n", crd.name));
+    }
+    CrdFile {
+        name: KUSTOMIZATION.to_owned(),
+        contents,
+    }
 }
 
 /// Every CRD of [`all`] as one multi-document YAML stream.
