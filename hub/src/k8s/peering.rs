@@ -36,8 +36,8 @@
 //! [`hub_peering_rules`] returns exactly these rules.
 //!
 //! [`names`], [`objects`] and [`kubeconfig`] are pure and unit-tested; [`driver`] does the IO.
-//! `live_tests` (ignored unless `FLUIDOS_TEST_KUBECONFIG` names an admin kubeconfig and
-//! `--ignored` is passed) run the driver as a ServiceAccount holding only these rules.
+//! `tests/tests/kube_peering.rs` runs the driver against a real kube-apiserver as a
+//! ServiceAccount holding only these rules.
 
 pub mod driver;
 pub mod kubeconfig;
@@ -124,9 +124,6 @@ impl PeeringSettings {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod live_tests;
 
 #[cfg(test)]
 mod tests {
