@@ -122,6 +122,39 @@ impl Ledger {
         Some(c)
     }
 
+    /// Take in a commitment observed in the store (written by another replica, or our own
+    /// write echoed back). Adopted when it is new, when it turns a hold into a sale, or when it
+    /// extends a hold; never when we already know better (a sale is not demoted to a hold).
+    /// Returns whether the ledger changed.
+    pub fn adopt(&mut self, observed: Commitment) -> bool {
+        let newer = match self.by_tx.get(&observed.transaction_id) {
+            None => true,
+            Some(local) => match (&local.stage, &observed.stage) {
+                (Stage::Held, Stage::Sold { .. }) => true,
+                (Stage::Held, Stage::Held) => observed.expires_at > local.expires_at,
+                (Stage::Sold { .. }, _) => false,
+            },
+        };
+        if newer {
+            self.insert(observed);
+        }
+        newer
+    }
+
+    /// Drop the hold of `transaction_id` (released elsewhere: expired, refused, deleted); a
+    /// sale is kept. Returns the dropped hold.
+    pub fn release_hold(&mut self, transaction_id: &str) -> Option<Commitment> {
+        let held = self
+            .by_tx
+            .get(transaction_id)
+            .is_some_and(|c| c.stage == Stage::Held);
+        if held {
+            self.remove(transaction_id)
+        } else {
+            None
+        }
+    }
+
     /// A commitment by transaction id.
     pub fn get(&self, transaction_id: &str) -> Option<&Commitment> {
         self.by_tx.get(transaction_id)

@@ -139,3 +139,39 @@ fn retried_reserves_find_their_hold() {
     );
     assert_eq!(l.len(), 1);
 }
+
+#[test]
+fn observed_commitments_are_adopted_only_when_they_are_news() {
+    let mut ledger = Ledger::new();
+    assert!(ledger.adopt(held("t1", Claim::Whole, 100)), "new hold");
+    assert!(
+        !ledger.adopt(held("t1", Claim::Whole, 100)),
+        "echo of the same hold"
+    );
+    assert!(
+        !ledger.adopt(held("t1", Claim::Whole, 50)),
+        "an older hold does not shorten it"
+    );
+    assert!(
+        ledger.adopt(held("t1", Claim::Whole, 200)),
+        "a renewal extends it"
+    );
+    assert_eq!(ledger.get("t1").map(|c| c.expires_at), Some(200));
+    let sold = Commitment {
+        stage: Stage::Sold {
+            contract: "k1".into(),
+        },
+        expires_at: 10_000,
+        ..held("t1", Claim::Whole, 0)
+    };
+    assert!(ledger.adopt(sold.clone()), "a sale replaces the hold");
+    assert!(
+        !ledger.adopt(held("t1", Claim::Whole, 300)),
+        "a sale is never demoted"
+    );
+    assert_eq!(ledger.release_hold("t1"), None, "a sale is not a hold");
+    assert_eq!(ledger.get("t1"), Some(&sold));
+    assert!(ledger.adopt(held("t2", Claim::Whole, 100)));
+    assert!(ledger.release_hold("t2").is_some());
+    assert!(ledger.get("t2").is_none());
+}

@@ -11,7 +11,7 @@ use fluidos_protocol::flavor::Flavor;
 use fluidos_protocol::node::NodeIdentity;
 use fluidos_protocol::phase::Phase;
 use fluidos_protocol::reservation::{
-    CONTRACT_KIND, Contract, ContractStatus, Transaction, TransactionStatus,
+    CONTRACT_KIND, Contract, ContractStatus, TRANSACTION_KIND, Transaction, TransactionStatus,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -102,7 +102,11 @@ impl Provider {
     async fn on_change(&self, event: &WatchEvent) {
         self.catalog.apply(event);
         let obj = event.object();
-        if obj.kind != CONTRACT_KIND || obj.namespace != self.settings.namespace {
+        if obj.namespace != self.settings.namespace {
+            return;
+        }
+        self.follow(event);
+        if obj.kind != CONTRACT_KIND {
             return;
         }
         let Ok(contract) = decode::<Contract>(obj) else {
@@ -123,6 +127,30 @@ impl Provider {
         if let Some(c) = released {
             tracing::info!(contract = %obj.name, "contract ended; capacity released");
             self.release_sold(&c, &obj.name).await;
+        }
+    }
+
+    /// Keep the ledger in step with holds and sales written by other replicas of this hub
+    /// (they share the store in Kubernetes mode), so every replica's gateway offers the same
+    /// remainder. Ended contracts are handled by the caller (credentials, Allocation).
+    fn follow(&self, event: &WatchEvent) {
+        let obj = event.object();
+        let deleted = matches!(event, WatchEvent::Deleted(_));
+        if obj.kind == TRANSACTION_KIND {
+            let Ok(tx) = decode::<Transaction>(obj) else {
+                return;
+            };
+            match held_commitment(&tx).filter(|_| !deleted) {
+                Some(hold) => drop(self.ledger().adopt(hold)),
+                None => drop(self.ledger().release_hold(&obj.name)),
+            }
+        } else if obj.kind == CONTRACT_KIND && !deleted {
+            let sold = decode::<Contract>(obj)
+                .ok()
+                .and_then(|contract| sold_commitment(&contract, &self.me));
+            if let Some(sold) = sold {
+                self.ledger().adopt(sold);
+            }
         }
     }
 

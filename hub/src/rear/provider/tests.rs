@@ -296,3 +296,57 @@ async fn fifty_concurrent_buyers_never_oversell() {
         assert_eq!(cpus, 4000, "all four CPUs sold");
     }
 }
+
+/// A second replica of the provider: its own handle on the shared store, following it.
+async fn running_replica(dir: &std::path::Path) -> (Arc<Provider>, tokio_util::sync::DropGuard) {
+    let store: Arc<dyn crate::store::Store> = SqliteStore::open(&dir.join("hub.db")).unwrap();
+    let settings = ProviderSettings {
+        namespace: NS.into(),
+        transaction_ttl: Duration::from_secs(60),
+        contract_duration: Duration::from_secs(3600),
+    };
+    let driver = Arc::new(EmbeddedDriver {
+        node_id: me().node_id,
+    });
+    let (p, events) = Provider::load(store, me(), settings, driver).await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(Arc::clone(&p).run(events, stop.clone()));
+    (p, stop.drop_guard())
+}
+
+async fn until_listed(p: &Provider, cpu: &str) {
+    for _ in 0..100 {
+        if listed_cpu(p).as_deref() == Some(cpu) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the replica never listed cpu {cpu}: {:?}", listed_cpu(p));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_a_store_offer_the_same_remainder() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(provider(dir.path(), Duration::from_secs(60)).await); // creates the Flavor
+    let (a, _a_running) = running_replica(dir.path()).await;
+    let (b, _b_running) = running_replica(dir.path()).await;
+    until_listed(&b, "4").await;
+    let (peer, wire) = buyer("buyer0001");
+    let tx = a
+        .reserve(Some(&peer), reserve_req(wire.clone(), Some("1")))
+        .await
+        .unwrap();
+    until_listed(&b, "3").await;
+    a.purchase(Some(&peer), &tx.transaction_id, PurchaseRequest::default())
+        .await
+        .unwrap();
+    // B holds the rest; A's next buyer is refused instead of overselling.
+    let (peer2, wire2) = buyer("buyer0002");
+    let held = b.reserve(Some(&peer2), reserve_req(wire2, Some("3"))).await;
+    assert!(held.is_ok(), "B can sell what A has not: {held:?}");
+    let (peer3, wire3) = buyer("buyer0003");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let over = a.reserve(Some(&peer3), reserve_req(wire3, Some("1"))).await;
+    assert!(over.is_err(), "A must see B's hold and refuse: {over:?}");
+    drop(peer);
+}
