@@ -187,6 +187,49 @@ pub struct FlavorStatus {
     /// Last update time (RFC 3339 or empty).
     #[serde(default)]
     pub last_update_time: String,
+    /// What is still for sale after the live holds and sales (fluidos-rs extension, written by
+    /// the provider): absent while nothing is committed; all zero when nothing is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<Remaining>,
+}
+
+/// What a K8Slice Flavor still offers (see [`FlavorStatus::remaining`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Remaining {
+    /// CPU.
+    pub cpu: Quantity,
+    /// Memory.
+    pub memory: Quantity,
+    /// Pods.
+    pub pods: Quantity,
+    /// GPU cores, when the Flavor has GPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<Quantity>,
+    /// Storage, when the Flavor offers storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
+}
+
+impl Remaining {
+    /// The remainder of `left` (`None`: nothing is left, all zero with `capacity`'s shape).
+    pub fn of(left: Option<&Characteristics>, capacity: &Characteristics) -> Self {
+        match left {
+            Some(c) => Self {
+                cpu: c.cpu,
+                memory: c.memory,
+                pods: c.pods,
+                gpu: c.gpu.as_ref().map(|g| g.cores),
+                storage: c.storage,
+            },
+            None => Self {
+                gpu: capacity.gpu.as_ref().map(|_| Quantity::default()),
+                storage: capacity.storage.map(|_| Quantity::default()),
+                ..Self::default()
+            },
+        }
+    }
 }
 
 /// K8Slice `typeData` (CR form).

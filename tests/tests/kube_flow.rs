@@ -50,6 +50,10 @@ spec:
         name: Range
         data:
           min: 1Gi
+      podsFilter:
+        name: Range
+        data:
+          min: "10"
   intentID: intent-{name}
   findCandidate: true
   reserveAndBuy: true
@@ -259,6 +263,43 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
         allocations.len(),
         1,
         "the consumer allocates what it bought"
+    );
+
+    // The provider's Flavor shows the partition: capacity in spec, the remainder in status.
+    let capacity = flavor
+        .spec
+        .flavor_type
+        .k8slice()
+        .expect("K8Slice")
+        .expect("typeData");
+    let remaining = eventually(
+        Duration::from_secs(10),
+        "the Flavor's status.remaining",
+        || {
+            let store = provider_store.clone();
+            let (ns, name) = (ns.clone(), flavor.metadata.name.clone());
+            async move {
+                kube_objects::<Flavor>(&store, &ns)
+                    .await
+                    .into_iter()
+                    .find(|f| f.metadata.name == name)
+                    .and_then(|f| f.status)
+                    .and_then(|s| s.remaining)
+            }
+        },
+    )
+    .await;
+    let bought_cpu = bought[0]
+        .spec
+        .configuration
+        .as_ref()
+        .and_then(|c| c.k8slice_data()?.ok())
+        .expect("a K8Slice configuration")
+        .cpu;
+    assert_eq!(
+        remaining.cpu.as_milli() + bought_cpu.as_milli(),
+        capacity.characteristics.cpu.as_milli(),
+        "remainder + bought = capacity"
     );
 
     check_peering_credentials(provider_plane, &scratch, &bought[0], &sold[0], &ns).await;

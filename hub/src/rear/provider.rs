@@ -10,6 +10,7 @@
 
 mod list;
 mod purchase;
+mod remainder;
 mod reserve;
 mod sweep;
 

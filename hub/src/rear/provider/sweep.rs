@@ -77,7 +77,10 @@ impl Provider {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                _ = tick.tick() => self.sweep().await,
+                _ = tick.tick() => {
+                    self.sweep().await;
+                    self.publish_remainders().await;
+                }
                 event = events.recv() => match event {
                     Ok(event) => self.on_change(&event).await,
                     Err(RecvError::Lagged(missed)) => self.resync(missed).await,

@@ -174,6 +174,29 @@ async fn a_partition_is_held_sold_once_and_listed_as_the_remainder() {
     };
     let (body, n) = p.list(&ListKind::K8Slice(Matcher::k8slice(&k8s).unwrap()));
     assert_eq!((n, &body[..]), (0, &b"[]"[..]), "filters see the remainder");
+
+    // The stored Flavor shows the partition in its status; the spec keeps the capacity.
+    p.publish_remainders().await;
+    let stored = crate::store::get_typed::<Flavor>(p.store.as_ref(), NS, "f1")
+        .await
+        .unwrap()
+        .unwrap();
+    let remaining = stored
+        .status
+        .and_then(|s| s.remaining)
+        .expect("status.remaining");
+    assert_eq!(remaining.cpu, q("3"));
+    assert_eq!(
+        stored
+            .spec
+            .flavor_type
+            .k8slice()
+            .unwrap()
+            .unwrap()
+            .characteristics
+            .cpu,
+        q("4")
+    );
 }
 
 #[tokio::test]
