@@ -199,6 +199,51 @@ async fn provider_and_consumer(
     (provider, consumer, agent, flavor)
 }
 
+/// The provider's Flavor shows the partition: capacity in spec, the remainder in status.
+async fn check_partitioned(
+    provider_store: &std::sync::Arc<fluidos_hub::k8s::store::KubeStore>,
+    ns: &str,
+    flavor: &Flavor,
+    bought: &Contract,
+) {
+    let ns = ns.to_owned();
+    let capacity = flavor
+        .spec
+        .flavor_type
+        .k8slice()
+        .expect("K8Slice")
+        .expect("typeData");
+    let remaining = eventually(
+        Duration::from_secs(10),
+        "the Flavor's status.remaining",
+        || {
+            let store = provider_store.clone();
+            let (ns, name) = (ns.clone(), flavor.metadata.name.clone());
+            async move {
+                kube_objects::<Flavor>(&store, &ns)
+                    .await
+                    .into_iter()
+                    .find(|f| f.metadata.name == name)
+                    .and_then(|f| f.status)
+                    .and_then(|s| s.remaining)
+            }
+        },
+    )
+    .await;
+    let bought_cpu = bought
+        .spec
+        .configuration
+        .as_ref()
+        .and_then(|c| c.k8slice_data()?.ok())
+        .expect("a K8Slice configuration")
+        .cpu;
+    assert_eq!(
+        remaining.cpu.as_milli() + bought_cpu.as_milli(),
+        capacity.characteristics.cpu.as_milli(),
+        "remainder + bought = capacity"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
     if skipped("solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster") {
@@ -265,43 +310,7 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
         "the consumer allocates what it bought"
     );
 
-    // The provider's Flavor shows the partition: capacity in spec, the remainder in status.
-    let capacity = flavor
-        .spec
-        .flavor_type
-        .k8slice()
-        .expect("K8Slice")
-        .expect("typeData");
-    let remaining = eventually(
-        Duration::from_secs(10),
-        "the Flavor's status.remaining",
-        || {
-            let store = provider_store.clone();
-            let (ns, name) = (ns.clone(), flavor.metadata.name.clone());
-            async move {
-                kube_objects::<Flavor>(&store, &ns)
-                    .await
-                    .into_iter()
-                    .find(|f| f.metadata.name == name)
-                    .and_then(|f| f.status)
-                    .and_then(|s| s.remaining)
-            }
-        },
-    )
-    .await;
-    let bought_cpu = bought[0]
-        .spec
-        .configuration
-        .as_ref()
-        .and_then(|c| c.k8slice_data()?.ok())
-        .expect("a K8Slice configuration")
-        .cpu;
-    assert_eq!(
-        remaining.cpu.as_milli() + bought_cpu.as_milli(),
-        capacity.characteristics.cpu.as_milli(),
-        "remainder + bought = capacity"
-    );
-
+    check_partitioned(&provider_store, &ns, &flavor, &bought[0]).await;
     check_peering_credentials(provider_plane, &scratch, &bought[0], &sold[0], &ns).await;
 
     // kubectl shows the upstream printer columns with our values.
