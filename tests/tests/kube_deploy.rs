@@ -43,19 +43,6 @@ fn apply_deploy_file(plane: &ControlPlane, file: &str) {
         .unwrap_or_else(|e| panic!("applying {file}: {e:#}"));
 }
 
-/// Install the CRDs the way the deploy kustomization references them (`-k config/crds`, whose
-/// kustomization.yaml `-f` would try to apply as an object) and wait until they are served.
-fn install_crds(plane: &ControlPlane) {
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/crds");
-    plane
-        .kubectl_ok(&["apply", "--server-side", "-k", &crds.to_string_lossy()])
-        .expect("CRDs");
-    admin(
-        plane,
-        "wait --for=condition=Established --timeout=60s crd --all",
-    );
-}
-
 /// `kubectl --kubeconfig <kubeconfig> args…` (success or not).
 fn kubectl_with(kubeconfig: &Path, args: &[&str]) -> Output {
     std::process::Command::new("kubectl")
@@ -416,9 +403,9 @@ async fn hub_runs_with_exactly_the_deploy_rbac() {
     let provider_plane = ControlPlane::shared("deploy-rbac");
     let consumer_plane = ControlPlane::shared("deploy-consumer");
     let ns = unique_name("consumer");
-    install_crds(provider_plane);
+    provider_plane.install_crds().expect("CRDs");
     apply_rbac_manifests(provider_plane);
-    install_crds(consumer_plane);
+    consumer_plane.install_crds().expect("CRDs");
     consumer_plane.create_namespace(&ns).expect("namespace");
     let bins = bins!();
     let scratch = Scratch::new("kube-deploy");
