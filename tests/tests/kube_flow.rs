@@ -311,6 +311,12 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
     );
 
     check_partitioned(&provider_store, &ns, &flavor, &bought[0]).await;
+    // The CLI reads the same objects from the API server in Kubernetes mode.
+    let (ok, out, err) = consumer.cli(&["contracts"]);
+    assert!(
+        ok && out.contains(&bought[0].metadata.name),
+        "contracts: {out}{err}"
+    );
     check_peering_credentials(provider_plane, &scratch, &bought[0], &sold[0], &ns).await;
 
     // kubectl shows the upstream printer columns with our values.

@@ -11,17 +11,10 @@ use time::format_description::well_known::Rfc3339;
 use super::Output;
 use super::table;
 use crate::config::Config;
-use crate::store::{DB_FILE, SqliteStore, Store};
 
 /// Run `flavors`.
 pub(super) async fn run(config: &Config, output: Output) -> anyhow::Result<ExitCode> {
-    let db = config.state_dir.join(DB_FILE);
-    anyhow::ensure!(
-        db.exists(),
-        "{} is not an initialised hub (no {DB_FILE})",
-        config.state_dir.display()
-    );
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open_read_only(&db)).await??;
+    let store = super::state::open_read_only(config).await?;
     let objects = store
         .list(FLAVOR_KIND, None)
         .await

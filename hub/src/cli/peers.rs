@@ -53,7 +53,7 @@ pub(crate) fn view(peers: Vec<PeerEntry>, rear: &RearConfig) -> PeersView {
 /// Run `peers`.
 pub(super) async fn run(config: &Config, args: &PeersArgs) -> anyhow::Result<ExitCode> {
     let store = state::open_read_only(config).await?;
-    let peers = state::peers(config, &store).await?;
+    let peers = state::peers(config, store.as_ref()).await?;
     let view = view(peers, &config.rear);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&view)?);

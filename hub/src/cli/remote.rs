@@ -36,7 +36,7 @@ pub(crate) struct RemoteFlavor {
 /// Run `flavors --remote`.
 pub(super) async fn run(config: &Config, output: Output) -> anyhow::Result<ExitCode> {
     let store = state::open_read_only(config).await?;
-    let peers = state::distinct_addresses(&state::peers(config, &store).await?);
+    let peers = state::distinct_addresses(&state::peers(config, store.as_ref()).await?);
     if peers.is_empty() {
         eprintln!("no REAR peers: set [rear].peers in the config file or add KnownClusters");
     }

@@ -17,7 +17,7 @@ use fluidos_protocol::selector::{K8SliceFilters, QuantityRule, Selector, StringR
 use fluidos_protocol::solver::{Solver, SolverSpec, SolverStatus};
 
 use super::solve_report;
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::store::{Store, create_typed, get_typed};
 
 /// How often the Solver is read back.
@@ -92,19 +92,24 @@ pub(crate) fn random_name() -> String {
 
 /// Run `solve`.
 pub(super) async fn run(config: &Config, args: &SolveArgs) -> anyhow::Result<ExitCode> {
-    super::state::require_running_hub(&config.state_dir)?;
+    // In Kubernetes mode the hub runs wherever the cluster runs it; the API server is enough.
+    if config.store != StoreKind::Kubernetes {
+        super::state::require_running_hub(&config.state_dir)?;
+    }
     let name = random_name();
-    let solver = new_solver(&name, args)?;
+    let mut solver = new_solver(&name, args)?;
+    let namespace = config.namespace();
+    solver.metadata.namespace = namespace.to_owned();
     let store = super::state::open_read_write(config).await?;
     create_typed(&*store, &solver)
         .await
         .with_context(|| format!("cannot create Solver {name}"))?;
     let mut progress = Progress::new(args.json);
     progress.say(&format!(
-        "solver {DEFAULT_NAMESPACE}/{name} created: {}",
+        "solver {namespace}/{name} created: {}",
         describe(args)
     ));
-    let last = watch(&*store, &name, args.timeout, &mut progress).await?;
+    let last = watch(&*store, (namespace, &name), args.timeout, &mut progress).await?;
     let Some(status) = last
         .status
         .as_ref()
@@ -148,7 +153,7 @@ pub(crate) fn describe(args: &SolveArgs) -> String {
 /// Poll the Solver until it ends or `timeout` passes; the last state read.
 async fn watch(
     store: &dyn Store,
-    name: &str,
+    (namespace, name): (&str, &str),
     timeout: Duration,
     progress: &mut Progress,
 ) -> anyhow::Result<Solver> {
@@ -157,7 +162,7 @@ async fn watch(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let solver = get_typed::<Solver>(store, DEFAULT_NAMESPACE, name)
+        let solver = get_typed::<Solver>(store, namespace, name)
             .await
             .with_context(|| format!("cannot read Solver {name}"))?
             .with_context(|| format!("Solver {name} was deleted"))?;

@@ -7,26 +7,46 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use fluidos_protocol::network::KnownCluster;
 
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::hub_identity::HubIdentity;
+use crate::k8s::store::KubeStore;
 use crate::server::RunFile;
-use crate::store::{DB_FILE, SqliteStore, list_typed};
+use crate::store::{DB_FILE, SqliteStore, Store, list_typed};
 
 /// Where a peer address comes from.
 pub(crate) const SOURCE_CONFIG: &str = "config";
 /// A KnownCluster object (discovered or added) in the store.
 pub(crate) const SOURCE_KNOWN_CLUSTER: &str = "knowncluster";
 
-/// Open `hub.db` read-only (listings); the state directory must be initialised.
-pub(crate) async fn open_read_only(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+/// Open the store read-only (listings): `hub.db` (the state directory must be initialised),
+/// or the API server in Kubernetes mode.
+pub(crate) async fn open_read_only(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(store) = open_kube(config).await? {
+        return Ok(store);
+    }
     let db = existing_db(config)?;
     Ok(tokio::task::spawn_blocking(move || SqliteStore::open_read_only(&db)).await??)
 }
 
-/// Open `hub.db` read-write (a running hub sees the writes within 100 ms).
-pub(crate) async fn open_read_write(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+/// Open the store read-write (a running hub sees the writes within 100 ms).
+pub(crate) async fn open_read_write(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(store) = open_kube(config).await? {
+        return Ok(store);
+    }
     let db = existing_db(config)?;
     Ok(tokio::task::spawn_blocking(move || SqliteStore::open(&db)).await??)
+}
+
+/// In Kubernetes mode, the objects on the API server (no watch: the CLI polls).
+async fn open_kube(config: &Config) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    if config.store != StoreKind::Kubernetes {
+        return Ok(None);
+    }
+    let k = &config.kubernetes;
+    let connection = crate::k8s::connect::connect(k.kubeconfig.as_deref())
+        .await
+        .context("cannot reach the Kubernetes API server")?;
+    Ok(Some(KubeStore::unwatched(connection.client)))
 }
 
 fn existing_db(config: &Config) -> anyhow::Result<std::path::PathBuf> {
@@ -103,7 +123,7 @@ pub(crate) fn distinct_addresses(entries: &[PeerEntry]) -> Vec<String> {
 }
 
 /// Every peer: `[rear].peers` and the KnownClusters in the store.
-pub(crate) async fn peers(config: &Config, store: &SqliteStore) -> anyhow::Result<Vec<PeerEntry>> {
+pub(crate) async fn peers(config: &Config, store: &dyn Store) -> anyhow::Result<Vec<PeerEntry>> {
     let known = list_typed::<KnownCluster>(store, None)
         .await
         .context("cannot list KnownClusters")?;

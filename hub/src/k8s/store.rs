@@ -51,6 +51,18 @@ impl KubeStore {
         })
     }
 
+    /// A store on `client` without watchers: reads and writes only (a CLI command); its
+    /// [`Store::watch`] never yields.
+    pub fn unwatched(client: Client) -> Arc<Self> {
+        let (events, _) = broadcast::channel(WATCH_CAPACITY);
+        Arc::new(Self {
+            client,
+            events,
+            writes: AtomicU64::new(0),
+            _watchers: CancellationToken::new().drop_guard(),
+        })
+    }
+
     fn api(
         &self,
         kind: &str,
