@@ -65,7 +65,9 @@ pub struct Args {
 pub enum Command {
     /// Create the state directory: identity, CA, server certificate, hub.db.
     Init(InitArgs),
-    /// Serve the agent API, the REAR gateway and the admin port until SIGTERM/SIGINT.
+    /// Serve the agent API, the REAR gateway and the admin port until SIGTERM/SIGINT. With
+    /// `store = "kubernetes"` in the config, the FLUIDOS objects live on the API server and the
+    /// controllers run on the Lease holder (see docs/KUBERNETES.md).
     Run(ListenArgs),
     /// Manage bootstrap tokens.
     #[command(subcommand)]
