@@ -1,4 +1,5 @@
-//! REAR between two hubs in Kubernetes mode, each with its own real kube-apiserver: a Solver
+//! REAR between two hubs in Kubernetes mode, each with its own real kube-apiserver: the consumer
+//! knows the provider from a KnownCluster made with kubectl; a Solver
 //! applied with kubectl on the consumer's cluster goes Discovery → PeeringCandidates →
 //! Reservation → Contract (on both clusters) → Allocation, and the provider sells a partition
 //! of its board's Flavor.
@@ -190,9 +191,15 @@ async fn provider_and_consumer(
         },
     )
     .await;
+    // No static peers: the consumer learns the provider from a KnownCluster made with kubectl.
     let rear = provider.addrs.expect("started").rear.to_string();
-    consumer.set_config(
-        &(kube_config(consumer_plane, &ns, "") + &rear_config(&[&provider], &[rear], "")),
+    consumer
+        .set_config(&(kube_config(consumer_plane, &ns, "") + &rear_config(&[&provider], &[], "")));
+    apply(
+        consumer_plane,
+        &format!(
+            "apiVersion: network.fluidos.eu/v1alpha1\nkind: KnownCluster\nmetadata:\n  name: knowncluster-provider\n  namespace: {ns}\nspec:\n  address: \"{rear}\"\n"
+        ),
     );
     consumer.start().await;
 
