@@ -15,6 +15,7 @@ pub mod agent;
 pub mod hub;
 pub mod kube;
 pub mod kube_mode;
+pub mod kubebench;
 pub mod load;
 pub mod process;
 pub mod raw;

@@ -2,7 +2,8 @@
 //! certificate (issued directly from the hub's CA in its state directory, which is what
 //! enrollment would produce), each holding one mutual-TLS connection and reporting on its own
 //! schedule so that the total offered rate is `--rate` reports per second. Prints throughput,
-//! latency percentiles, errors and the hub's RSS.
+//! latency percentiles, errors and the hub's RSS. With `--jitter` the usage figures of each
+//! report vary randomly (as a real board's do) instead of repeating the same sample.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +43,18 @@ pub struct Args {
     /// Concurrent TLS handshakes while connecting.
     #[arg(long, default_value_t = 64)]
     pub connect_concurrency: usize,
+    /// Random noise on every report: cpu usage, available memory, free storage and the storage
+    /// offered (which follows free storage on a real board) each vary by up to ± this fraction
+    /// of the board's value, e.g. 0.02. Default 0: every report repeats the same sample.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_jitter)]
+    pub jitter: f64,
+}
+
+fn parse_jitter(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(j) if (0.0..1.0).contains(&j) => Ok(j),
+        _ => Err(format!("{text:?} is not a fraction in [0, 1)")),
+    }
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -96,7 +109,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, (node, sender)) in senders.into_iter().enumerate() {
         let phase = period.mul_f64(i as f64 / connected as f64);
-        tasks.spawn(agent_loop(node, sender, period, phase, deadline));
+        let noise = Noise::seeded(i as u64);
+        let schedule = Schedule {
+            period,
+            phase,
+            deadline,
+        };
+        tasks.spawn(agent_loop(node, sender, schedule, args.jitter, noise));
     }
     let mut lat = Vec::new();
     let mut errors = 0u64;
@@ -185,25 +204,38 @@ async fn connect(
     Ok(sender)
 }
 
-async fn agent_loop(
-    node: String,
-    mut sender: Sender,
+/// When one simulated agent reports.
+struct Schedule {
     period: Duration,
     phase: Duration,
     deadline: Instant,
+}
+
+async fn agent_loop(
+    node: String,
+    mut sender: Sender,
+    schedule: Schedule,
+    jitter: f64,
+    mut noise: Noise,
 ) -> (Vec<u32>, u64) {
-    let sample = crate::samples::board(&node, "arm64", 4, 4);
+    let board = crate::samples::board(&node, "arm64", 4, 4);
     let mut lat = Vec::new();
     let mut errors = 0;
     let mut seq = 0u64;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, period);
+    let start = tokio::time::Instant::now() + schedule.phase;
+    let mut tick = tokio::time::interval_at(start, schedule.period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if Instant::now() >= deadline {
+        if Instant::now() >= schedule.deadline {
             break;
         }
         seq += 1;
+        let sample = if jitter > 0.0 {
+            jittered(&board, jitter, &mut noise)
+        } else {
+            board.clone()
+        };
         let batch = ReportBatch {
             node_name: node.clone(),
             resume_from: seq,
@@ -211,7 +243,7 @@ async fn agent_loop(
             reports: vec![NodeReport {
                 seq,
                 sampled_at: time::OffsetDateTime::now_utc(),
-                sample: sample.clone(),
+                sample,
             }],
         };
         let t0 = Instant::now();
@@ -221,6 +253,46 @@ async fn agent_loop(
         }
     }
     (lat, errors)
+}
+
+/// A small xorshift64* generator: report noise needs no cryptographic quality or crate.
+struct Noise(u64);
+
+impl Noise {
+    /// A generator for agent `index`, different in every run.
+    fn seeded(index: u64) -> Noise {
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let seed = (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(clock);
+        Noise(seed | 1)
+    }
+
+    /// Uniform in [-1, 1].
+    fn next_signed(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let bits = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        (bits as f64 / (1_u64 << 53) as f64) * 2.0 - 1.0
+    }
+}
+
+/// `board` with cpu usage, available memory, free storage and offered storage each moved by a
+/// random fraction in ±`jitter`.
+fn jittered(
+    board: &fluidos_protocol::agent::ResourceSample,
+    jitter: f64,
+    noise: &mut Noise,
+) -> fluidos_protocol::agent::ResourceSample {
+    let mut scale = |v: u64| (v as f64 * (1.0 + jitter * noise.next_signed())).round() as u64;
+    let mut sample = board.clone();
+    sample.memory.available_bytes = scale(board.memory.available_bytes);
+    sample.storage.available_bytes = scale(board.storage.available_bytes);
+    sample.offered.storage_bytes = scale(board.offered.storage_bytes);
+    let usage = f64::from(board.cpu.usage_percent) * (1.0 + jitter * noise.next_signed());
+    sample.cpu.usage_percent = usage as f32;
+    sample
 }
 
 async fn post(sender: &mut Sender, batch: &ReportBatch) -> anyhow::Result<()> {
@@ -293,4 +365,59 @@ fn report(args: &Args, connected: usize, lat: &mut [u32], errors: u64, hub: &Hub
         },
     });
     println!("{summary:#}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_its_fraction_and_varies() {
+        let board = crate::samples::board("n", "arm64", 4, 4);
+        let mut noise = Noise::seeded(7);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let s = jittered(&board, 0.02, &mut noise);
+            for (now, base) in [
+                (s.memory.available_bytes, board.memory.available_bytes),
+                (s.storage.available_bytes, board.storage.available_bytes),
+                (s.offered.storage_bytes, board.offered.storage_bytes),
+            ] {
+                let moved = (now as f64 - base as f64).abs() / base as f64;
+                assert!(moved <= 0.020_001, "moved by {moved}");
+            }
+            let cpu = (s.cpu.usage_percent - board.cpu.usage_percent).abs();
+            assert!(
+                cpu <= board.cpu.usage_percent * 0.020_01,
+                "cpu moved by {cpu}"
+            );
+            assert_eq!(s.offered.cpu_millis, board.offered.cpu_millis);
+            assert_eq!(s.offered.memory_bytes, board.offered.memory_bytes);
+            seen.insert(s.offered.storage_bytes);
+        }
+        assert!(
+            seen.len() > 900,
+            "the noise repeats: {} distinct",
+            seen.len()
+        );
+    }
+
+    #[test]
+    fn noise_is_uniform_in_minus_one_one() {
+        let mut noise = Noise::seeded(0);
+        let draws: Vec<f64> = (0..10_000).map(|_| noise.next_signed()).collect();
+        assert!(draws.iter().all(|d| (-1.0..=1.0).contains(d)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!(mean.abs() < 0.05, "mean {mean}");
+        assert!(draws.iter().any(|d| *d < -0.9) && draws.iter().any(|d| *d > 0.9));
+    }
+
+    #[test]
+    fn jitter_must_be_a_fraction() {
+        assert_eq!(parse_jitter("0.02"), Ok(0.02));
+        assert_eq!(parse_jitter("0"), Ok(0.0));
+        assert!(parse_jitter("1.5").is_err());
+        assert!(parse_jitter("-0.1").is_err());
+        assert!(parse_jitter("x").is_err());
+    }
 }
