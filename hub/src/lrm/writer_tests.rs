@@ -177,3 +177,36 @@ async fn a_conflicting_writer_is_retried_once() {
         .cpu;
     assert_eq!(cpu, fluidos_protocol::Quantity::from_int(1));
 }
+
+#[tokio::test]
+async fn a_create_whose_reply_was_lost_is_adopted_not_duplicated() {
+    let f = fixture().await;
+    let lrm = Lrm::load(Arc::clone(&f.store), Arc::clone(&f.ingestor), config())
+        .await
+        .unwrap();
+    // The board's Flavor reached the store under its stable name, but the LRM never heard back
+    // (what an API-server timeout after the commit looks like).
+    let name = flavor::stable_flavor_name("fluidos.eu", "pi-1");
+    let spec = FlavorSpec {
+        availability: true,
+        ..FlavorSpec::default()
+    };
+    create_typed(
+        f.store.as_ref(),
+        &flavor::new_flavor(name.clone(), "pi-1", spec),
+    )
+    .await
+    .unwrap();
+    report(&f, "pi-1", 1, 4000);
+    assert_eq!(
+        lrm.reconcile("pi-1").await.unwrap(),
+        Action::Updated(name.clone())
+    );
+    let all = flavors(&f).await;
+    assert_eq!(all.len(), 1, "one Flavor per board");
+    assert_eq!(all[0].metadata.name, name);
+    assert!(
+        all[0].spec.flavor_type.k8slice().is_some(),
+        "updated to the sample"
+    );
+}
