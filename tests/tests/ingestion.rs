@@ -59,7 +59,7 @@ async fn three_agents_become_three_flavors_with_their_sampled_capacity() {
         );
         assert_eq!(
             flavor.metadata.name.len(),
-            "test.fluidos-k8slice-".len() + 4
+            "test.fluidos-k8slice-".len() + 8
         );
         assert!(flavor.spec.availability);
         let k8s = flavor
