@@ -213,6 +213,30 @@ impl ControlPlane {
         Ok(())
     }
 
+    /// `kubectl apply -f -` of `yaml` as admin (server-side validation as kubectl defaults).
+    pub fn apply_yaml(&self, yaml: &str) -> anyhow::Result<String> {
+        use std::io::Write as _;
+        let mut child = self
+            .kubectl()
+            .args(["apply", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .context("kubectl stdin")?
+            .write_all(yaml.as_bytes())?;
+        let output = child.wait_with_output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "kubectl apply failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// Run `kubectl` with `args` as admin; its stdout, or an error with its stderr.
     pub fn kubectl_ok(&self, args: &[&str]) -> anyhow::Result<String> {
         let output = self.kubectl().args(args).output()?;

@@ -27,3 +27,20 @@ pub async fn kube_store(plane: &ControlPlane, namespace: &str) -> Arc<KubeStore>
 pub async fn kube_objects<T: Resource>(store: &KubeStore, namespace: &str) -> Vec<T> {
     list_typed::<T>(store, Some(namespace)).await.expect("list")
 }
+
+/// An upstream-shaped Solver (as upstream's samples write it) for at least 1 CPU, 1 GiB and 10
+/// pods (and `arch` when given) that reserves, buys and peers.
+pub fn solver_yaml(name: &str, namespace: &str, arch: Option<&str>) -> String {
+    let arch = arch.map_or_else(String::new, |arch| {
+        format!("      architectureFilter:\n        name: Match\n        data:\n          value: {arch}\n")
+    });
+    format!(
+        "apiVersion: nodecore.fluidos.eu/v1alpha1\nkind: Solver\nmetadata:\n  name: {name}\n  \
+         namespace: {namespace}\nspec:\n  selector:\n    flavorType: K8Slice\n    filters:\n{arch}      \
+         cpuFilter:\n        name: Range\n        data:\n          min: \"1\"\n      \
+         memoryFilter:\n        name: Range\n        data:\n          min: 1Gi\n      \
+         podsFilter:\n        name: Range\n        data:\n          min: \"10\"\n  \
+         intentID: intent-{name}\n  findCandidate: true\n  reserveAndBuy: true\n  \
+         establishPeering: true\n"
+    )
+}

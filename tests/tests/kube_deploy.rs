@@ -17,7 +17,7 @@ use fluidos_protocol::solver::Solver;
 use fluidos_tests::agent::TestAgent;
 use fluidos_tests::hub::TestHub;
 use fluidos_tests::kube::{ControlPlane, skipped, unique_name};
-use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store};
+use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store, solver_yaml};
 use fluidos_tests::process::Scratch;
 use fluidos_tests::rear::rear_config;
 use fluidos_tests::{bins, eventually, samples};
@@ -172,20 +172,6 @@ fn provider_config(kubeconfig: &Path, consumer: &TestHub) -> String {
     format!("{top}{kubernetes}{}", rear_config(&[consumer], &[], ""))
 }
 
-/// An upstream-shaped Solver: 1 CPU, 1 GiB, arm64 (the board, not the amd64 Node), buy it and
-/// peer.
-fn solver_yaml(name: &str, namespace: &str) -> String {
-    format!(
-        "apiVersion: nodecore.fluidos.eu/v1alpha1\nkind: Solver\nmetadata:\n  name: {name}\n  \
-         namespace: {namespace}\nspec:\n  selector:\n    flavorType: K8Slice\n    filters:\n      \
-         architectureFilter:\n        name: Match\n        data:\n          value: arm64\n      \
-         cpuFilter:\n        name: Range\n        data:\n          min: \"1\"\n      \
-         memoryFilter:\n        name: Range\n        data:\n          min: 1Gi\n  \
-         intentID: intent-{name}\n  findCandidate: true\n  reserveAndBuy: true\n  \
-         establishPeering: true\n"
-    )
-}
-
 /// Both Flavors on the provider's cluster: the board's (from its agent) and the Node's.
 async fn wait_for_flavors(plane: &ControlPlane, scratch: &Scratch) -> (Flavor, Flavor) {
     let store = kube_store(plane, HUB_NAMESPACE).await;
@@ -208,10 +194,9 @@ async fn wait_for_flavors(plane: &ControlPlane, scratch: &Scratch) -> (Flavor, F
 
 /// Apply the Solver on the consumer's cluster and wait until it is Solved.
 async fn buy(consumer_plane: &ControlPlane, ns: &str, scratch: &Scratch) -> Solver {
-    let file = scratch.path().join("solver.yaml");
-    std::fs::write(&file, solver_yaml("solver-deploy", ns)).expect("write solver.yaml");
+    // arm64: the board, not the amd64 Node.
     consumer_plane
-        .kubectl_ok(&["apply", "-f", &file.to_string_lossy()])
+        .apply_yaml(&solver_yaml("solver-deploy", ns, Some("arm64")))
         .expect("kubectl apply the Solver");
     let store = kube_store(consumer_plane, ns).await;
     let started = Instant::now();

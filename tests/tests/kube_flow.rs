@@ -17,7 +17,7 @@ use fluidos_protocol::solver::Solver;
 use fluidos_tests::agent::TestAgent;
 use fluidos_tests::hub::TestHub;
 use fluidos_tests::kube::{ControlPlane, skipped, unique_name};
-use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store};
+use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store, solver_yaml};
 use fluidos_tests::process::Scratch;
 use fluidos_tests::rear::rear_config;
 use fluidos_tests::{bins, eventually, samples};
@@ -26,42 +26,6 @@ use kube::Api;
 use kube::api::PostParams;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
-
-/// An upstream-shaped Solver (as in upstream's samples): 1 CPU, 1 GiB, arm64, buy it.
-fn solver_yaml(name: &str, namespace: &str) -> String {
-    format!(
-        r#"apiVersion: nodecore.fluidos.eu/v1alpha1
-kind: Solver
-metadata:
-  name: {name}
-  namespace: {namespace}
-spec:
-  selector:
-    flavorType: K8Slice
-    filters:
-      architectureFilter:
-        name: Match
-        data:
-          value: arm64
-      cpuFilter:
-        name: Range
-        data:
-          min: "1"
-      memoryFilter:
-        name: Range
-        data:
-          min: 1Gi
-      podsFilter:
-        name: Range
-        data:
-          min: "10"
-  intentID: intent-{name}
-  findCandidate: true
-  reserveAndBuy: true
-  establishPeering: true
-"#
-    )
-}
 
 /// The ClusterRole buyers are bound to in their contract namespace (the deploy manifests'
 /// `fluidos-peer`, built by the same code).
@@ -146,15 +110,6 @@ fn provider_plane_kubectl(kubeconfig: &str, args: &[&str]) -> std::process::Outp
         .expect("kubectl runs")
 }
 
-fn apply(plane: &ControlPlane, yaml: &str) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("object.yaml");
-    std::fs::write(&file, yaml).expect("write yaml");
-    plane
-        .kubectl_ok(&["apply", "-f", &file.to_string_lossy()])
-        .expect("kubectl apply");
-}
-
 /// A provider hub with one agent board whose Flavor is on its cluster, and a consumer hub
 /// that trusts and queries it, both in Kubernetes mode on their own clusters.
 async fn provider_and_consumer(
@@ -195,12 +150,12 @@ async fn provider_and_consumer(
     let rear = provider.addrs.expect("started").rear.to_string();
     consumer
         .set_config(&(kube_config(consumer_plane, &ns, "") + &rear_config(&[&provider], &[], "")));
-    apply(
-        consumer_plane,
+    consumer_plane.apply_yaml(
         &format!(
             "apiVersion: network.fluidos.eu/v1alpha1\nkind: KnownCluster\nmetadata:\n  name: knowncluster-provider\n  namespace: {ns}\nspec:\n  address: \"{rear}\"\n"
         ),
-    );
+    )
+    .expect("kubectl apply the KnownCluster");
     consumer.start().await;
 
     (provider, consumer, agent, flavor)
@@ -270,7 +225,9 @@ async fn solver_applied_with_kubectl_buys_from_a_peer_hub_on_another_cluster() {
         provider_and_consumer(provider_plane, consumer_plane, &scratch, &ns).await;
 
     let started = Instant::now();
-    apply(consumer_plane, &solver_yaml("solver-k8s", &ns));
+    consumer_plane
+        .apply_yaml(&solver_yaml("solver-k8s", &ns, Some("arm64")))
+        .expect("kubectl apply the Solver");
     let consumer_store = kube_store(consumer_plane, &ns).await;
     let solver = eventually(Duration::from_secs(60), "the Solver Solved", || {
         let store = consumer_store.clone();

@@ -11,7 +11,7 @@ use fluidos_protocol::solver::Solver;
 use fluidos_tests::agent::TestAgent;
 use fluidos_tests::hub::TestHub;
 use fluidos_tests::kube::{ControlPlane, skipped, unique_name};
-use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store};
+use fluidos_tests::kube_mode::{kube_config, kube_objects, kube_store, solver_yaml};
 use fluidos_tests::process::Scratch;
 use fluidos_tests::rear::{objects, rear_config};
 use fluidos_tests::{bins, eventually, samples};
@@ -19,20 +19,6 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
-
-fn solver_yaml(name: &str, namespace: &str) -> String {
-    format!(
-        "apiVersion: nodecore.fluidos.eu/v1alpha1\nkind: Solver\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  selector:\n    flavorType: K8Slice\n    filters:\n      cpuFilter:\n        name: Range\n        data:\n          min: \"1\"\n      memoryFilter:\n        name: Range\n        data:\n          min: 1Gi\n      podsFilter:\n        name: Range\n        data:\n          min: \"10\"\n  intentID: intent-{name}\n  findCandidate: true\n  reserveAndBuy: true\n  establishPeering: true\n"
-    )
-}
-
-fn apply(plane: &ControlPlane, dir: &std::path::Path, yaml: &str) {
-    let file = dir.join("solver.yaml");
-    std::fs::write(&file, yaml).expect("write yaml");
-    plane
-        .kubectl_ok(&["apply", "-f", &file.to_string_lossy()])
-        .expect("kubectl apply");
-}
 
 /// The pid in the Lease's holderIdentity (`<host>-<pid>`), once someone holds it.
 async fn leader_pid(plane: &ControlPlane, ns: &str) -> u32 {
@@ -120,7 +106,9 @@ async fn killing_the_leader_moves_the_controllers_and_a_killed_hub_resumes() {
     };
     let killed_at = Instant::now();
     victim.kill9();
-    apply(plane, scratch.path(), &solver_yaml("solver-failover", &ns));
+    plane
+        .apply_yaml(&solver_yaml("solver-failover", &ns, None))
+        .expect("kubectl apply");
     solved(plane, &ns, "solver-failover", Duration::from_secs(40)).await;
     let failover = killed_at.elapsed();
     eprintln!("leader killed → Solver Solved on the other replica in {failover:?}");
@@ -134,7 +122,9 @@ async fn killing_the_leader_moves_the_controllers_and_a_killed_hub_resumes() {
     );
 
     // Restart mid-flow: kill the only replica right after the Solver is applied.
-    apply(plane, scratch.path(), &solver_yaml("solver-restart", &ns));
+    plane
+        .apply_yaml(&solver_yaml("solver-restart", &ns, None))
+        .expect("kubectl apply");
     tokio::time::sleep(Duration::from_millis(300)).await;
     survivor.kill9();
     survivor.start().await;
